@@ -1,0 +1,56 @@
+"""The ``ifkg`` command: parse arguments, call the library, print. Nothing else lives here.
+
+Each group of commands sits in its own ``cli_*.py`` module with a ``register(app)`` function;
+heavy libraries are imported inside the commands so ``ifkg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from .errors import IfkgError
+
+app = typer.Typer(
+    name="ifkg",
+    help="Innovation-finance knowledge graph: build, check, query and explore the evidenced graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMAND_MODULES = [
+    "ifkg.cli_graph",
+]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Entry point: an IfkgError becomes one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except IfkgError as exc:
+        print(f"ifkg: error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("ifkg: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
