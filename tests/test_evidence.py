@@ -1,0 +1,68 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ifkg.evidence import SourceIndex, fold
+from conftest import ROOT
+
+import pytest
+
+from ifkg.evidence import QuoteError
+
+TEXT = (ROOT / "graph/sources/shstc-reply-2025-27/text.txt").read_text(encoding="utf-8")
+INDEX = SourceIndex(TEXT)
+
+
+def test_quote_across_a_page_break_keeps_original_offsets():
+    span = INDEX.find("市担保基金在保余额 994.5 亿元")
+    assert span.exact == "市担保基金在\n\n保余额 994.5 亿元"
+    assert TEXT[span.start : span.end] == span.exact
+    assert span.sentence.startswith("截至2024年底，市担保基金在保余额994.5亿元，放大倍数为4.71")
+
+
+def test_spaces_around_numbers_and_markdown_are_folded():
+    span = INDEX.find("持续完善科技金融政策体系。2024年")
+    assert "**" in span.exact
+    assert INDEX.find("科技类融资担保余额为128.14亿元").exact == "科技类融资担保余额为 128.14 亿元"
+
+
+def test_quote_not_in_source_is_refused():
+    with pytest.raises(QuoteError, match="not found"):
+        INDEX.find("市担保基金在保余额 995 亿元")
+
+
+def test_ambiguous_quote_is_refused():
+    with pytest.raises(QuoteError, match="occurs .* times"):
+        INDEX.find("市担保基金")
+
+
+def test_quote_over_two_sentences_is_refused():
+    with pytest.raises(QuoteError, match="sentence"):
+        INDEX.find("收悉。该项建议")
+
+
+def test_sentence_of_a_heading_does_not_swallow_the_next_paragraph():
+    span = INDEX.find("张蕴代表")
+    assert span.sentence == "张蕴代表："
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(TEXT) - 1), st.integers(2, 30))
+def test_any_unique_span_is_found_where_it_stands(start, length):
+    quote = TEXT[start : start + length]
+    q = fold(quote)
+    if not q or INDEX.folded.count(q) != 1 or any(c in q[:-1] for c in "。！？"):
+        return
+    span = INDEX.find(quote)
+    assert fold(span.exact) == q
+    assert TEXT[span.start : span.end] == span.exact
+    assert start <= span.start and span.end <= start + length
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_arbitrary_user_text_never_crashes(quote):
+    try:
+        span = INDEX.find(quote)
+    except QuoteError:
+        return
+    assert fold(span.exact) == fold(quote)
