@@ -47,10 +47,10 @@ def read_terms(path: Path) -> OntologyTerms:
     store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
     local = lambda n: n.value[len(IFKG):]  # noqa: E731
     classes = {
-        local(s)
-        for s in store.subjects_for_predicate_object(ox.NamedNode(RDF + "type"),
-                                                     ox.NamedNode(OWL + "Class"))
-        if isinstance(s, ox.NamedNode) and s.value.startswith(IFKG)
+        local(q.subject)
+        for q in store.quads_for_pattern(None, ox.NamedNode(RDF + "type"),
+                                         ox.NamedNode(OWL + "Class"))
+        if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(IFKG)
     }
     kinds: dict[str, set[str]] = {}
     for kind in EDGE_KINDS:
