@@ -23,6 +23,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = [
     "ifkg.cli_graph",
+    "ifkg.cli_network",
 ]
 
 for _name in COMMAND_MODULES:
