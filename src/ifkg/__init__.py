@@ -2,15 +2,17 @@
 
 >>> import ifkg
 >>> g = ifkg.load()          # the built graph as an rdflib Dataset (Oxigraph-backed)
+>>> G = ifkg.network()       # its entities and relations as a networkx MultiDiGraph
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import network  # callable: ifkg.network(kind=...) -> networkx.MultiDiGraph
 from .errors import IfkgError
 
-__all__ = ["IfkgError", "load", "__version__"]
+__all__ = ["IfkgError", "load", "network", "__version__"]
 
 
 def load(root: str | None = None, base: str | None = None):  # -> rdflib.Dataset

@@ -103,10 +103,26 @@ def paths_cmd(
         print("\n\n".join(format_path(G, p, s, i) for i, p in enumerate(found, 1)))
     if html_file is not None:
         title = f"{G.nodes[s]['zh']} → {G.nodes[t]['zh']} ({kind})"
-        _write(html_file, paths_html(G, found, s, title))
+        _write(html_file, _paths_page(store, G, found, s, t, title))
         print(f"\nwrote {html_file}")
     if not found:
         raise typer.Exit(1)
+
+
+def _paths_page(store: object, G: nx.MultiDiGraph, paths: list[list[tuple[str, str, str]]],
+                source: str, target: str, title: str) -> str:
+    """The page ``--html`` writes: the paths drawn by ``ifkg.viz`` when that module is there,
+    else by :func:`paths_html`."""
+    try:
+        from .viz import render_html, style_from_store
+    except ImportError:
+        return paths_html(G, paths, source, title)
+    H = G.__class__()
+    H.graph.update(G.graph)
+    nodes = {source, target} | {n for p in paths for e in p for n in e[:2]}
+    H.add_nodes_from((n, G.nodes[n]) for n in sorted(nodes))
+    H.add_edges_from((*e, G.edges[e]) for e in sorted({e for p in paths for e in p}))
+    return render_html(H, title=title, style=style_from_store(store))
 
 
 def _write(path: Path, text: str) -> None:

@@ -14,11 +14,17 @@ The algorithms are plain functions of such a graph:
 * :func:`neighbourhood` cuts out the entities within a few hops of one entity.
 * :func:`rank` orders entities by degree, betweenness or PageRank.
 * :func:`communities` groups entities by modularity (Louvain, fixed seed).
+
+The module itself is callable: ``ifkg.network(kind="funding")`` is :func:`load_network`, the
+projection of the project's built graph (a function named ``network`` in the package would be
+replaced by this module the moment it is imported).
 """
 
 from __future__ import annotations
 
 import difflib
+import sys
+import types
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -250,6 +256,23 @@ def project_graph(store: ox.Store, base: str, kind: str = ANY) -> nx.MultiDiGrap
     if kind != ANY:
         G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
     return G
+
+
+def load_network(kind: str = ANY, root: str | None = None,
+                 base: str | None = None) -> nx.MultiDiGraph:
+    """The project's built graph projected by :func:`project_graph` (``ifkg.network(...)``).
+
+    ``root`` is the project folder (default: found from the working directory or
+    ``$IFKG_HOME``); the graph is read from ``exports/`` when current, else compiled in memory.
+    """
+    from pathlib import Path
+
+    from .build import open_store
+    from .project import Project, default_project
+
+    project = default_project(base) if root is None else Project(
+        Path(root), base or default_project().base)
+    return project_graph(open_store(project), project.base, kind=kind)
 
 
 def kind_names() -> tuple[str, ...]:
@@ -569,7 +592,7 @@ def rank(G: nx.MultiDiGraph, by: str = "degree", cls: str | None = None,
         parallel edges counted). ``"betweenness"``: unnormalised betweenness on
         :func:`simple_graph` (directed for funding, else undirected): the sum over pairs of
         other entities of the share of their shortest paths that pass through the entity.
-        ``"pagerank"``: PageRank (alpha 0.85) on the same simple graph.
+        ``"pagerank"``: PageRank (alpha 0.85, unweighted) on the same simple graph.
     cls : str, optional
         Keep only entities of this ontology class or one of its subclasses.
     kind : str
@@ -606,12 +629,45 @@ def rank(G: nx.MultiDiGraph, by: str = "degree", cls: str | None = None,
         if by == "betweenness":
             scores = nx.betweenness_centrality(S, normalized=False)
         else:
-            scores = nx.pagerank(S, alpha=0.85, weight=None) if len(S) else {}
+            scores = pagerank(S)
     keep = [n for n in G if (cls is None or _class_matches(G, n, cls))
             and (kind == ANY or any(_has_kind(d, kind) for *_, d in G.edges(n, data=True))
                  or any(_has_kind(d, kind) for *_, d in G.in_edges(n, data=True)))]
     return sorted(((n, float(scores.get(n, 0.0))) for n in keep),
                   key=lambda t: (-round(t[1], 12), *_sort_key(G, t[0])))
+
+
+def pagerank(S: nx.Graph | nx.DiGraph, alpha: float = 0.85, max_iter: int = 1000,
+             tol: float = 1.0e-12) -> dict[str, float]:
+    """PageRank by power iteration, unweighted, as ``networkx.pagerank(S, weight=None)``.
+
+    Written out because networkx's own version needs NumPy and SciPy. An undirected edge counts
+    both ways; a node without out-edges spreads its rank evenly over all nodes.
+
+    >>> import networkx as nx
+    >>> r = pagerank(nx.DiGraph([("a", "b"), ("b", "a"), ("c", "a")]))
+    >>> round(r["a"], 4), round(r["b"], 4), round(r["c"], 4)
+    (0.4865, 0.4635, 0.05)
+    """
+    nodes = list(S)
+    n = len(nodes)
+    if n == 0:
+        return {}
+    out = {u: list(S.successors(u) if S.is_directed() else S.neighbors(u)) for u in nodes}
+    x = dict.fromkeys(nodes, 1.0 / n)
+    for _ in range(max_iter):
+        dangling = alpha * sum(x[u] for u in nodes if not out[u]) / n
+        nxt = dict.fromkeys(nodes, (1.0 - alpha) / n + dangling)
+        for u in nodes:
+            if out[u]:
+                share = alpha * x[u] / len(out[u])
+                for v in out[u]:
+                    nxt[v] += share
+        err = sum(abs(nxt[u] - x[u]) for u in nodes)
+        x = nxt
+        if err < n * tol:
+            break
+    return x
 
 
 def communities(G: nx.MultiDiGraph, kind: str = ANY,
@@ -659,3 +715,14 @@ def modularity(G: nx.MultiDiGraph, groups: Iterable[Iterable[str]], kind: str = 
         S = S.to_undirected()
     S.remove_nodes_from([n for n in list(S) if S.degree(n) == 0])
     return float(nx.community.modularity(S, [set(g) for g in groups], weight="weight"))
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``ifkg.network(kind=...)`` runs :func:`load_network`."""
+
+    def __call__(self, kind: str = ANY, root: str | None = None,
+                 base: str | None = None) -> nx.MultiDiGraph:
+        return load_network(kind, root, base)
+
+
+sys.modules[__name__].__class__ = _CallableModule
