@@ -50,6 +50,7 @@ class SuffixRule:
     suffix: str
     cls: str
     group: bool
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class QuoteRule:
     close: str
     cls: str | None
     endings: tuple[tuple[str, str], ...]  # longest ending first
+    max_length: int | None = None
 
     def class_of(self, name: str) -> tuple[str | None, str]:
         for ending, cls in self.endings:
@@ -81,6 +83,10 @@ class Rules:
     stop_names: frozenset[str]
     drop_prefixes: tuple[str, ...]
     counted_groups: bool
+    enumerations: tuple[tuple[str, str], ...]  # (closing words, class)
+    gazetteer: tuple[tuple[str, str], ...]  # (name, class), longest first
+    title_endings: tuple[tuple[str, str], ...]
+    person_titles: tuple[tuple[str, str], ...]
     measure_words: dict[str, str]
     hanzi_measure_words: str
     unitless_after: tuple[str, ...]
@@ -114,7 +120,8 @@ def load_rules(path: Path) -> Rules:
         if not isinstance(item, dict) or not item.get("suffix") or not item.get("class"):
             raise IfkgError("each suffix rule needs 'suffix' and 'class'", path, line_of(item))
         suffixes.append(SuffixRule(str(item["suffix"]), str(item["class"]),
-                                   bool(item.get("group", False))))
+                                   bool(item.get("group", False)),
+                                   bool(item.get("strict", False))))
     quotes = []
     for item in doc.get("quotes") or []:
         if not isinstance(item, dict) or not item.get("open") or not item.get("close"):
@@ -123,7 +130,8 @@ def load_rules(path: Path) -> Rules:
         quotes.append(QuoteRule(str(item["open"]), str(item["close"]),
                                 str(item["class"]) if item.get("class") else None,
                                 tuple(sorted(((str(k), str(v)) for k, v in endings.items()),
-                                             key=lambda kv: -len(kv[0])))))
+                                             key=lambda kv: -len(kv[0]))),
+                                int(item["max_length"]) if item.get("max_length") else None))
     indicators = []
     for item in doc.get("indicators") or []:
         if not isinstance(item, dict) or not item.get("keyword") or not item.get("indicator"):
@@ -135,6 +143,21 @@ def load_rules(path: Path) -> Rules:
         raise IfkgError("'measure_words' must map a measure word to an indicator", path,
                         line_of(doc, "measure_words"))
     unit_kinds = {k: tuple(v) for k, v in (doc.get("unit_kinds") or UNIT_KINDS_DEFAULT).items()}
+    enumerations = []
+    for item in doc.get("enumerations") or []:
+        if not isinstance(item, dict) or not item.get("after") or not item.get("class"):
+            raise IfkgError("each enumeration rule needs 'after' and 'class'", path, line_of(item))
+        enumerations.append((str(item["after"]), str(item["class"])))
+    gaz = doc.get("gazetteer") or {}
+    if not isinstance(gaz, dict):
+        raise IfkgError("'gazetteer' must map a class to a list of names", path,
+                        line_of(doc, "gazetteer"))
+    gazetteer = sorted(((str(n), str(c)) for c, names in gaz.items() for n in names or []),
+                       key=lambda x: -len(x[0]))
+    titles = doc.get("title_endings") or {}
+    if not isinstance(titles, dict):
+        raise IfkgError("'title_endings' must map an ending to a class", path,
+                        line_of(doc, "title_endings"))
     return Rules(
         suffixes=tuple(sorted(suffixes, key=lambda r: -len(r.suffix))),
         quotes=tuple(quotes),
@@ -147,6 +170,11 @@ def load_rules(path: Path) -> Rules:
         stop_names=frozenset(_strs(doc, "stop_names", path)),
         drop_prefixes=tuple(sorted(_strs(doc, "drop_prefixes", path), key=len, reverse=True)),
         counted_groups=bool(doc.get("counted_groups", True)),
+        enumerations=tuple(enumerations),
+        gazetteer=tuple(gazetteer),
+        person_titles=tuple((str(k), str(v)) for k, v in (doc.get("person_titles") or {}).items()),
+        title_endings=tuple(sorted(((str(k), str(v)) for k, v in titles.items()),
+                                   key=lambda x: -len(x[0]))),
         measure_words={str(k): str(v) for k, v in mw.items()},
         hanzi_measure_words=str(doc.get("hanzi_measure_words", "")),
         unitless_after=_strs(doc, "unitless_after", path),
@@ -368,8 +396,13 @@ class Drafter:
         """Where a name ending (before its suffix) at folded ``end_of_run`` starts."""
         f, r = self.t.f, self.rules
         a = end_of_run
-        while a > 0 and end_of_run - a < r.max_name_length:
+        floor = self.t.sentence(max(0, end_of_run - 1))[0]
+        mws = re.escape("".join(r.measure_words))
+        number_end = re.compile(r"\d(?:余|多)?(?:亿元|万元|亿|万|元|年|月|日|号|[" + mws + r"])$")
+        while a > floor and end_of_run - a < r.max_name_length:
             ch = f[a - 1]
+            if number_end.search(f[max(0, a - 4):a]):  # 8 家…, 50 亿元…: a figure ends here
+                break
             if ch == "”":  # a quoted name begins this name; two quotes in a row end it
                 o = f.rfind("“", 0, a - 1)
                 if o < 0 or a - 1 - o > r.quote_max_length:
@@ -393,6 +426,14 @@ class Drafter:
                 break
         return cut
 
+    def _ends_name(self, end: int) -> bool:
+        """Whether a name can end at folded ``end``: punctuation, a number or a boundary word
+        follows."""
+        f = self.t.f
+        if end >= len(f) or not NAME_CHAR.match(f[end]) or end in self.t.sentences:
+            return True
+        return any(f.startswith(w, end) for w in self.rules.boundary_words)
+
     def _suffix_candidates(self) -> list[tuple[int, int, SuffixRule, str]]:
         f, r = self.t.f, self.rules
         found: dict[tuple[int, int], tuple[SuffixRule, str]] = {}
@@ -400,20 +441,24 @@ class Drafter:
             i = f.find(rule.suffix)
             while i >= 0:
                 end = i + len(rule.suffix)
+                if rule.strict and not self._ends_name(end):
+                    i = f.find(rule.suffix, i + 1)
+                    continue
                 start = self._name_start(i)
                 key = (start, end)
                 if key not in found:  # the longest suffix came first
                     found[key] = (rule, f"suffix {rule.suffix}")
                 i = f.find(rule.suffix, i + 1)
         out = []
+        suffix_set = {x.suffix for x in r.suffixes}
         for (s, e), (rule, why) in found.items():
             name = f[s:e]
-            if name in r.stop_names or len(name) < r.min_name_length:
+            if len(name) < r.min_name_length:
                 continue
             # a name that a longer one with the same start continues is not a name of its own,
-            # unless the longer one is exactly this name followed by its own suffix
-            longer = [(s2, e2, r2) for (s2, e2), (r2, _) in found.items() if s2 == s and e2 > e]
-            if any(e2 - len(r2.suffix) != e for _, e2, r2 in longer):
+            # unless the longer one is exactly this name followed by a suffix (产业 + 基金)
+            longer = [e2 for (s2, e2) in found if s2 == s and e2 > e]
+            if any(f[e:e2] not in suffix_set for e2 in longer):
                 continue
             out.append((s, e, rule, why))
         return out
@@ -422,8 +467,9 @@ class Drafter:
         f, r = self.t.f, self.rules
         out = []
         for rule in r.quotes:
+            n = rule.max_length or r.quote_max_length
             pat = re.compile(re.escape(rule.open) + r"([^" + re.escape(rule.open + rule.close)
-                             + r"]{1," + str(r.quote_max_length) + r"})" + re.escape(rule.close))
+                             + r"]{1," + str(n) + r"})" + re.escape(rule.close))
             for m in pat.finditer(f):
                 name = m.group(1)
                 if any(c in r.quote_stop_marks for c in name):
@@ -434,11 +480,80 @@ class Drafter:
                 out.append((m.start(1), m.end(1), cls, why))
         return out
 
+    def _count_after(self, end: int) -> int | None:
+        """End of a count (``6500 余户``, ``超 1000 家``) right after folded ``end``, if any."""
+        mws = "".join(self.rules.measure_words)
+        pre = "|".join(sorted(PREFIX_QUALIFIERS, key=len, reverse=True))
+        m = re.compile(r"(?:" + pre + r")?\d+(余|多)?[" + re.escape(mws) + r"]").match(
+            self.t.f, end)
+        return m.end() if m else None
+
+    def _enumerations(self) -> list[tuple[int, int, str, str]]:
+        f, out = self.t.f, []
+        for after, cls in self.rules.enumerations:
+            i = f.find(after)
+            while i >= 0:
+                lo = i
+                while lo > 0 and (NAME_CHAR.match(f[lo - 1]) or f[lo - 1] == "、") \
+                        and lo not in self.t.sentences:
+                    lo -= 1
+                items = f[lo:i].split("、")
+                if len(items) > 1:
+                    pos = lo
+                    for k, item in enumerate(items):
+                        s = pos
+                        if k == 0:
+                            s = self._name_start(pos + len(item))
+                        if pos + len(item) - s >= self.rules.min_name_length:
+                            out.append((s, pos + len(item), cls, f"listed before '{after}'"))
+                        pos += len(item) + 1
+                i = f.find(after, i + 1)
+        return out
+
+    def _gazetteer(self) -> list[tuple[int, int, str, str]]:
+        f, out, covered = self.t.f, [], set()
+        for name, cls in self.rules.gazetteer:
+            i = f.find(name)
+            while i >= 0:
+                if not covered & set(range(i, i + len(name))):
+                    out.append((i, i + len(name), cls, "place name of the rules' gazetteer"))
+                    covered.update(range(i, i + len(name)))
+                i = f.find(name, i + 1)
+        return out
+
+    def _persons(self) -> list[tuple[int, int, str, str]]:
+        out = []
+        for title, cls in self.rules.person_titles:
+            for m in re.finditer(r"(?m)^[ \t]*([\u4e00-\u9fff]{2,4}?)" + re.escape(title) + "[：:]",
+                                 self.t.text):
+                a = bisect.bisect_left(self.t.pos, m.start(1))
+                out.append((a, a + len(m.group(1)), cls, f"addressed as {title}"))
+        return out
+
+    def _titles(self) -> list[tuple[int, int, str, str]]:
+        t, out, offset = self.t, [], 0
+        for line in t.text.splitlines(keepends=True):
+            body = line.strip()
+            if body.startswith("#"):
+                title = re.sub(r"[#*\s]", "", body)
+                for ending, cls in self.rules.title_endings:
+                    if title.endswith(ending):
+                        s = offset + line.index(body)
+                        a = bisect.bisect_left(t.pos, s)
+                        i = t.f.find(title, a)
+                        if i >= 0:
+                            out.append((i, i + len(title), cls, f"heading ending in {ending}"))
+                        break
+            offset += len(line)
+        return out
+
     def _count_before(self, start: int) -> int | None:
         """Start of a count (``8 家``) right before folded ``start``, if any."""
         f = self.t.f
         mws = "".join(self.rules.measure_words)
-        m = re.search(r"(\d+)(余|多)?[" + re.escape(mws) + r"]$", f[max(0, start - 12):start])
+        hz = re.escape(self.rules.hanzi_measure_words)
+        m = re.search(r"(?:\d+(余|多)?[" + re.escape(mws) + r"]|[一二两三四五六七八九十]{1,3}[" + hz
+                      + r"])$", f[max(0, start - 12):start])
         return start - len(m.group(0)) if m else None
 
     def entities(self) -> list[DraftEntity]:
@@ -448,17 +563,27 @@ class Drafter:
             for n in e.names:
                 by_name.setdefault(_fold_name(n), e)
         raw: list[tuple[int, int, str, str | None, str]] = []  # start, end, class, member, why
-        for s, e, cls, why in self._quote_candidates():
+        quoted = self._quote_candidates()
+        for s, e, cls, why in quoted:
             raw.append((s, e, cls, None, f"quoted name {why}"))
+        for s, e, cls, why in self._titles() + self._persons() + self._enumerations() + self._gazetteer():
+            raw.append((s, e, cls, None, why))
         for s, e, rule, why in self._suffix_candidates():
-            if rule.group:
-                raw.append((s, e, "EntityGroup", rule.cls, f"group noun ({why})"))
-            else:
-                raw.append((s, e, rule.cls, None, why))
+            if any(qs <= s and e == qe for qs, qe, *_ in quoted):
+                continue  # the tail of a quoted name
+            name = t.f[s:e]
+            if name not in r.stop_names:
+                if rule.group:
+                    raw.append((s, e, "EntityGroup", rule.cls, f"group noun ({why})"))
+                else:
+                    raw.append((s, e, rule.cls, None, why))
             if r.counted_groups and rule.group:
                 c = self._count_before(s)
                 if c is not None:
                     raw.append((c, e, "EntityGroup", rule.cls, f"counted group ({why})"))
+                c = self._count_after(e)
+                if c is not None and name not in r.stop_names:
+                    raw.append((s, c, "EntityGroup", rule.cls, f"counted group ({why})"))
 
         # known entities: linked wherever the text names them outside a longer name
         spans = [(s, e) for s, e, *_ in raw]
