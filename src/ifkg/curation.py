@@ -212,7 +212,7 @@ def _seq(doc: Any, key: str | None, file: Path, col: _Collector) -> list[Any]:
     return out
 
 
-ENTITY_KEYS = {"id", "class", "zh", "en", "aliases", "member_class", "note"}
+ENTITY_KEYS = {"id", "class", "zh", "en", "aliases", "member_class", "note", "draft"}
 INDICATOR_KEYS = {"id", "zh", "en", "kind", "note"}
 MENTION_KEYS = {"entity", "quote", "note"}
 RELATION_KEYS = {"id", "subject", "predicate", "object", "quote", "date", "note"}
@@ -238,6 +238,9 @@ def _load_entities(project: Project, terms: OntologyTerms, col: _Collector) -> d
             classes = _as_list(item.get("class"))
             if not classes:
                 col.add("missing required key 'class'", file, line)
+            if item.get("draft") is True:
+                col.add("entity is a draft: review it and remove 'draft: true'", file,
+                        line_of(item, "draft"))
             if eid is None or zh is None:
                 continue
             if not SLUG.match(eid):
@@ -537,12 +540,38 @@ def load_corpus(project: Project, terms: OntologyTerms) -> tuple[Corpus, list[Pr
                         None)
         _load_facts(src, entities, indicators, terms, col)
         sources[src.id] = src
+    for message, where in conflicts(sources):
+        col.add(message, where.file, where.line, severity="warning")
     mentioned = {m.entity for s in sources.values() for m in s.mentions}
     for e in entities.values():
         if e.id not in mentioned:
             col.add(f"entity '{e.id}' has no evidence: add a mention with a quote to a facts file",
                     e.where.file, e.where.line)
     return Corpus(entities, indicators, sources), col.problems
+
+
+def conflicts(sources: dict[str, Source]) -> list[tuple[str, Where]]:
+    """Measurements of different sources that give different values for the same entity,
+    indicator and date (as_of or period). Both stay in the graph; each pair is reported once,
+    at the measurement of the later source (by source date, then id)."""
+    seen: dict[tuple[str, str, str], list[tuple[Source, Measurement]]] = {}
+    order = sorted(sources.values(), key=lambda s: (s.date or "", s.id))
+    out: list[tuple[str, Where]] = []
+    for src in order:
+        for m in src.measurements:
+            when = m.as_of or m.period
+            if when is None:
+                continue
+            key = (m.about, m.indicator, when)
+            for other_src, other in seen.get(key, []):
+                if other_src.id == src.id or (other.value, other.unit) == (m.value, m.unit):
+                    continue
+                out.append((f"sources disagree: '{m.id}' gives {m.reported} for {m.about} "
+                            f"{m.indicator} at {when}, source '{other_src.id}' gives "
+                            f"{other.reported} ({other.where.file}:{other.where.line}); both are "
+                            f"kept", m.where))
+            seen.setdefault(key, []).append((src, m))
+    return out
 
 
 def check_corpus(project: Project, terms: OntologyTerms) -> Corpus:

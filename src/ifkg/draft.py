@@ -566,7 +566,8 @@ class Drafter:
         quoted = self._quote_candidates()
         for s, e, cls, why in quoted:
             raw.append((s, e, cls, None, f"quoted name {why}"))
-        for s, e, cls, why in self._titles() + self._persons() + self._enumerations() + self._gazetteer():
+        patterns = self._titles() + self._persons() + self._enumerations() + self._gazetteer()
+        for s, e, cls, why in patterns:
             raw.append((s, e, cls, None, why))
         for s, e, rule, why in self._suffix_candidates():
             if any(qs <= s and e == qe for qs, qe, *_ in quoted):
@@ -969,13 +970,12 @@ def render_entities(d: Draft) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_source(sid: str, text_file: Path, text: str, rules_dates: Draft | None = None) -> str:
+def render_source(sid: str, text_file: Path, text: str) -> str:
     """A source.yaml skeleton with the text's sha256 and what the text says about itself."""
     digest = hashlib.sha256(text_file.read_bytes()).hexdigest()
     number = re.search(r"[\u4e00-\u9fff]+〔\d{4}〕\d+号", text)
     dates = re.findall(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", text)
-    date = "{}-{:02d}-{:02d}".format(dates[-1][0], int(dates[-1][1]), int(dates[-1][2])) \
-        if dates else None
+    date = f"{dates[-1][0]}-{int(dates[-1][1]):02d}-{int(dates[-1][2]):02d}" if dates else None
     title = next((re.sub(r"[#*]", "", ln).strip() for ln in text.splitlines()
                   if ln.strip().startswith("#")), None)
     return "\n".join([
@@ -1056,7 +1056,8 @@ class Evaluation:
             f"{pct(self.figures_proposed, self.figures)}",
             f"figures with the right normalised value and unit: "
             f"{pct(self.figures_right_value, self.figures)}",
-            f"figures with the curated indicator: {pct(self.figures_right_indicator, self.figures)}",
+            "figures with the curated indicator: "
+            f"{pct(self.figures_right_indicator, self.figures)}",
             f"draft size: {self.draft_entities} entities, {self.draft_figures} figures "
             f"(precision: {pct(self.entities_proposed, self.draft_entities)} entities)",
         ]
