@@ -334,8 +334,10 @@ def kind_subgraph(G: nx.MultiDiGraph, kind: str = ANY) -> nx.MultiDiGraph:
 def simple_graph(G: nx.MultiDiGraph, kind: str = ANY) -> nx.Graph | nx.DiGraph:
     """Collapse parallel edges of ``kind``: a ``DiGraph`` for directed kinds, else a ``Graph``.
 
-    Edge attribute ``weight`` counts the relations collapsed into the edge. This is the graph
-    betweenness, PageRank and communities are computed on.
+    Edge attribute ``weight`` counts the relations collapsed into the edge. For ``"any"`` every
+    node of ``G`` is kept; for a kind only the nodes with an edge of that kind (as
+    :func:`project_graph` does). This is the graph betweenness, PageRank and communities are
+    computed on.
 
     >>> import networkx as nx
     >>> G = nx.MultiDiGraph()
@@ -349,9 +351,14 @@ def simple_graph(G: nx.MultiDiGraph, kind: str = ANY) -> nx.Graph | nx.DiGraph:
 
     _check_kind(kind)
     S: nx.Graph = nx.DiGraph() if kind in DIRECTED_KINDS else nx.Graph()
-    S.add_nodes_from(G.nodes(data=True))
+    if kind == ANY:
+        S.add_nodes_from(G.nodes(data=True))
     for u, v, d in sorted(G.edges(data=True), key=lambda e: (e[0], e[1])):
-        if not _has_kind(d, kind) or u == v:
+        if not _has_kind(d, kind):
+            continue
+        S.add_node(u, **G.nodes[u])
+        S.add_node(v, **G.nodes[v])
+        if u == v:
             continue
         if S.has_edge(u, v):
             S[u][v]["weight"] += 1
