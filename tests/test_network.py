@@ -421,6 +421,8 @@ def test_cli_no_path_and_bad_names(fast_root: Path):
     assert len(r.stderr.strip().splitlines()) == 1
     r = run_ifkg(fast_root, "rank", "--class", "Bnak")
     assert r.returncode == 2 and "did you mean: Bank" in r.stderr
+    r = run_ifkg(fast_root, "paths", "浦发银行", "科担贷", "--kind", "money")
+    assert r.returncode == 2 and "unknown edge kind 'money'" in r.stderr
 
 
 def test_cli_html(fast_root: Path, tmp_path: Path):

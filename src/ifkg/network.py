@@ -22,7 +22,6 @@ replaced by this module the moment it is imported).
 
 from __future__ import annotations
 
-import difflib
 import sys
 import types
 from collections import deque
@@ -577,6 +576,8 @@ def _class_matches(G: nx.MultiDiGraph, node: str, cls: str) -> bool:
 
 def check_class(G: nx.MultiDiGraph, cls: str) -> None:
     """Raise IfkgError (with the closest class names) when no class is called ``cls``."""
+    import difflib
+
     known = set(G.graph.get("class_ancestors", {}))
     for _, cs in G.nodes(data="classes"):
         known.update(cs or ())
