@@ -20,20 +20,15 @@ def load(root: str | None = None, base: str | None = None):  # -> rdflib.Dataset
 
     The default graph is the union of the named graphs (ontology, facts, provenance), so
     ``g.query(...)`` sees everything. Reads ``exports/`` when it is current, otherwise compiles
-    the curated files in memory.
+    the curated files in memory. Read-only for SPARQL: every query, prepared or not, passes
+    the checks of ``ifkg.sparql`` (no UPDATE, LOAD or SERVICE; FROM only the dataset's graphs).
     """
     from pathlib import Path
 
-    import pyoxigraph as ox
-    import rdflib
-
     from .build import open_store
     from .project import Project, default_project
+    from .sparql import safe_dataset
 
     project = default_project(base) if root is None else Project(Path(root), base or
                                                                  default_project().base)
-    store = open_store(project)
-    ds = rdflib.Dataset(store="Oxigraph", default_union=True)
-    data = ox.serialize(store, format=ox.RdfFormat.N_QUADS)
-    ds.parse(data=data, format="ox-nquads")
-    return ds
+    return safe_dataset(open_store(project), project.base)

@@ -23,6 +23,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = [
     "ifkg.cli_graph",
+    "ifkg.cli_query",
     "ifkg.cli_draft",
     "ifkg.cli_network",
 ]
