@@ -60,7 +60,7 @@ LANGS = ("zh", "en")
 EXPORT_TITLE = "ifkg · 科技金融知识图谱 · innovation-finance knowledge graph"
 
 # ideal edge length of the layout, in vis-network canvas units (about pixels at zoom 1)
-EDGE_LENGTH = 150.0
+EDGE_LENGTH = 110.0
 # components up to this size get exact repulsion; larger ones a grid with a cut-off
 EXACT_LAYOUT_MAX = 200
 
@@ -347,7 +347,7 @@ def layout(G: nx.MultiDiGraph, edge_length: float = EDGE_LENGTH) -> dict[str, tu
         h = max(p[1] for p in pos) - miny
         boxes.append((comp, [(p[0] - minx, p[1] - miny) for p in pos], w, h))
     # shelf packing: rows about as wide as the square root of the total area
-    margin = edge_length
+    margin = edge_length * 0.7
     total = sum((w + margin) * (h + margin) for _, _, w, h in boxes)
     row_width = max(math.sqrt(total) * 1.3, max((w for _, _, w, _ in boxes), default=0))
     out: dict[str, tuple[int, int]] = {}
@@ -432,8 +432,10 @@ def _options(n_nodes: int, n_edges: int) -> dict[str, Any]:
 
 def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
                   size_by: str = "degree", style: Style | None = None,
-                  edge_labels: bool | None = None) -> dict[str, Any]:
+                  edge_labels: bool | None = None,
+                  highlight: Iterable[str] = ()) -> dict[str, Any]:
     """Everything the page needs, as plain JSON-able data in a deterministic order."""
+    marked = set(highlight)
     if lang not in LANGS:
         raise IfkgError(f"unknown language '{lang}' (use zh or en)")
     if size_by not in SIZE_BY:
@@ -465,7 +467,8 @@ def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
             "id": n, "zh": zh, "en": en, "ident": _text(d.get("id") or _local(n)),
             "aliases": sorted(_text(a) for a in d.get("aliases") or ()),
             "cls": classes, "cat": key, "x": pos[n][0], "y": pos[n][1],
-            "deg": degree[n], "money": _text(round(money[n])) if money[n] else "",
+            "hl": n in marked, "deg": degree[n],
+            "money": f"{money[n]:,.0f} CNY" if money[n] else "",
             "sd": round(math.sqrt(degree[n] / max_deg), 3),
             "sm": round(math.sqrt(money[n] / max_money), 3),
             "fig": sorted((_figure(f) for f in d.get("figures") or ()),
@@ -558,7 +561,8 @@ _MARKER = re.compile(r"\{\{(TITLE|CSP|CSS|VIS_JS|APP_JS|DATA|LANG)\}\}")
 
 
 def render_html(G: nx.MultiDiGraph, *, title: str, lang: str = "zh", size_by: str = "degree",
-                style: Style | None = None, edge_labels: bool | None = None) -> str:
+                style: Style | None = None, edge_labels: bool | None = None,
+                highlight: Iterable[str] = ()) -> str:
     """The whole page for ``G`` (a MultiDiGraph shaped like ``network.project_graph``'s).
 
     Parameters
@@ -576,9 +580,12 @@ def render_html(G: nx.MultiDiGraph, *, title: str, lang: str = "zh", size_by: st
         Display hints from :func:`style_from_store`; without it every class is grey.
     edge_labels : bool, optional
         Draw the predicate on each edge (default: when there are at most 150 edges).
+    highlight : iterable of str, optional
+        Nodes drawn with a heavy border (the focus of a view, the ends of a path); the page
+        opens with the first of them selected.
     """
     payload = graph_payload(G, title=title, lang=lang, size_by=size_by, style=style,
-                            edge_labels=edge_labels)
+                            edge_labels=edge_labels, highlight=highlight)
     vis_js = vis_network_js()
     app_js = _template("graph.js")
     csp = ("default-src 'none'; "
@@ -599,3 +606,67 @@ def render_export(compiled: Compiled, project: Project) -> bytes:
     store = compiled.store()
     G = project_graph(store, compiled.base)
     return render_html(G, title=EXPORT_TITLE, style=style_from_store(store)).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# views: the subgraph and title ``ifkg viz`` draws
+
+
+@dataclass
+class View:
+    graph: nx.MultiDiGraph
+    title: str
+    highlight: list[str] = field(default_factory=list)
+
+
+def _kind_suffix(kind: str) -> str:
+    return "" if kind == "any" else f" · {kind}"
+
+
+def select_view(store: ox.Store, base: str, *, focus: str | None = None, hops: int = 1,
+                path: tuple[str, str] | None = None, cls: str | None = None,
+                kind: str = "any", max_hops: int = 4, limit: int = 10) -> View:
+    """The part of the graph to draw: everything (of ``kind``), the neighbourhood of ``focus``
+    within ``hops``, the paths from ``path[0]`` to ``path[1]``, or the entities of class ``cls``
+    (or a subclass) with their neighbours within ``hops``. Names resolve like ``ifkg show``'s;
+    an unknown name, class or kind, or two views at once, raise IfkgError."""
+    from .names import resolve
+    from .network import check_class, find_paths, neighbourhood, project_graph
+
+    chosen = [o for o, v in (("--focus", focus), ("--path", path), ("--class", cls)) if v]
+    if len(chosen) > 1:
+        raise IfkgError(f"choose one of --focus, --path and --class (got {' and '.join(chosen)})")
+    if hops < 0:
+        raise IfkgError(f"--hops must be at least 0 (got {hops})")
+    G = project_graph(store, base, kind=kind)
+    if focus:
+        node = resolve(store, focus, base)
+        H = neighbourhood(G, node, hops, kind)
+        name = G.nodes[node]["zh"] if node in G else focus
+        return View(H, f"{name} · {hops} 跳 / hops{_kind_suffix(kind)}", [node])
+    if path:
+        a, b = resolve(store, path[0], base), resolve(store, path[1], base)
+        found = find_paths(G, a, b, kind, max_hops, limit)
+        if not found:
+            raise IfkgError(f"no{_kind_suffix(kind).replace(' · ', ' ')} path from "
+                            f"{G.nodes[a]['zh']} to {G.nodes[b]['zh']} within {max_hops} hops")
+        H = G.__class__()
+        H.graph.update(G.graph)
+        nodes = sorted({a, b} | {n for p in found for e in p for n in e[:2]})
+        H.add_nodes_from((n, G.nodes[n]) for n in nodes)
+        H.add_edges_from((*e, G.edges[e]) for e in sorted({e for p in found for e in p}))
+        return View(H, f"{G.nodes[a]['zh']} → {G.nodes[b]['zh']}{_kind_suffix(kind)}", [a, b])
+    if cls:
+        check_class(G, cls)
+        anc = G.graph.get("class_ancestors", {})
+        members = sorted(n for n, cs in G.nodes(data="classes")
+                         if any(cls in anc.get(c, {c}) for c in cs or ()))
+        keep = set(members)
+        frontier = set(members)
+        for _ in range(hops):
+            frontier = {m for n in frontier for m in (*G.successors(n), *G.predecessors(n))
+                        if m not in keep}
+            keep |= frontier
+        H = G.subgraph(sorted(keep)).copy()
+        return View(H, f"{cls} ± {hops}{_kind_suffix(kind)}", members)
+    return View(G, EXPORT_TITLE + _kind_suffix(kind))

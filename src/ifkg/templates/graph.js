@@ -21,7 +21,7 @@
       evidence: "Evidence", mentioned: "Mentioned", date: "Date", kind: "Kind",
       money_sum: "Money, total", none: "(none)", from: "from", to: "to"}
   };
-  var SHAPE_GLYPH = {dot: "\u25CF", circle: "\u25CF", ellipse: "\u2B2D", box: "\u25A0",
+  var SHAPE_GLYPH = {dot: "\u25CF", circle: "\u25CF", box: "\u25A0",
     square: "\u25A0", database: "\u25A0", text: "T", diamond: "\u25C6", triangle: "\u25B2",
     triangleDown: "\u25BC", star: "\u2605", hexagon: "\u2B22"};
 
@@ -71,8 +71,9 @@
     var s = sizeBy === "money" ? n.sm : n.sd;
     return {
       id: n.id, label: nodeName(n), x: n.x, y: n.y, shape: cat.shape,
-      size: 9 + 24 * s, font: {size: 13 + 9 * s},
-      color: {background: cat.colour, border: shade(cat.colour, 0.6),
+      size: 9 + 24 * s, font: {size: 14 + 10 * s},
+      borderWidth: n.hl ? 4 : 1,
+      color: {background: cat.colour, border: n.hl ? "#000000" : shade(cat.colour, 0.6),
         highlight: {background: cat.colour, border: "#000000"},
         hover: {background: cat.colour, border: "#000000"}},
       hidden: hiddenCats.has(n.cat)
@@ -101,15 +102,26 @@
   });
 
   /* ---- evidence, figures, info panel and tooltip: DOM nodes only ---- */
+  /* Where the quote sits in the sentence, ignoring whitespace and markdown marks (the build
+     folds them when it finds a quote): [start, end) in the sentence, or null. */
+  function locate(sentence, exact) {
+    var skip = /[\s#*]/, pos = [], folded = "";
+    for (var i = 0; i < sentence.length; i++) {
+      if (!skip.test(sentence[i])) { pos.push(i); folded += sentence[i]; }
+    }
+    var q = exact.replace(/[\s#*]/g, "");
+    var at = q ? folded.indexOf(q) : -1;
+    return at < 0 ? null : [pos[at], pos[at + q.length - 1] + 1];
+  }
   function evidence(sentence, exact) {
     var box = el("div", null, "ifkg-evidence");
-    var i = exact ? sentence.indexOf(exact) : -1;
-    if (i < 0) {
+    var span = exact ? locate(sentence, exact) : null;
+    if (!span) {
       box.textContent = sentence;
     } else {
-      box.appendChild(document.createTextNode(sentence.slice(0, i)));
-      box.appendChild(el("mark", exact));
-      box.appendChild(document.createTextNode(sentence.slice(i + exact.length)));
+      box.appendChild(document.createTextNode(sentence.slice(0, span[0])));
+      box.appendChild(el("mark", sentence.slice(span[0], span[1])));
+      box.appendChild(document.createTextNode(sentence.slice(span[1])));
     }
     return box;
   }
@@ -244,8 +256,16 @@
     var ul = $("ifkg-legend");
     ul.replaceChildren();
     data.legend.forEach(function (r) {
-      var glyph = el("span", SHAPE_GLYPH[r.shape] || "\u25CF", "ifkg-glyph");
-      glyph.style.color = r.colour;
+      var glyph;
+      if (r.shape === "ellipse") {  // no font has a dependable ellipse glyph: draw it
+        glyph = el("span", null, "ifkg-glyph");
+        var oval = el("span", null, "ifkg-oval");
+        oval.style.backgroundColor = r.colour;
+        glyph.appendChild(oval);
+      } else {
+        glyph = el("span", SHAPE_GLYPH[r.shape] || "\u25CF", "ifkg-glyph");
+        glyph.style.color = r.colour;
+      }
       ul.appendChild(legendRow(pick(r.zh, r.en), r.count, glyph, !hiddenCats.has(r.key),
         function (on) {
           if (on) { hiddenCats.delete(r.key); } else { hiddenCats.add(r.key); }
@@ -352,5 +372,10 @@
 
   renderText();
   renderLegend();
+  var first = data.nodes.find(function (n) { return n.hl; });
+  if (first) {
+    network.selectNodes([first.id]);
+    selected = {type: "node", id: first.id};
+  }
   showInfo();
 }());
