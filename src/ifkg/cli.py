@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "ifkg.cli_query",
     "ifkg.cli_draft",
     "ifkg.cli_network",
+    "ifkg.cli_viz",
 ]
 
 for _name in COMMAND_MODULES:

@@ -80,6 +80,7 @@ EXPORTS: dict[str, Writer | str] = {
     "ifkg.jsonld": _jsonld,
     "ontology.ttl": _ontology,
     "build-info.json": _build_info,
+    "graph.html": "ifkg.viz:render_export",
 }
 
 
