@@ -432,7 +432,11 @@ class Drafter:
         f = self.t.f
         if end >= len(f) or not NAME_CHAR.match(f[end]) or end in self.t.sentences:
             return True
-        return any(f.startswith(w, end) for w in self.rules.boundary_words)
+        words = [w for w in self.rules.boundary_words if f.startswith(w, end)]
+        if not words:
+            return False
+        keep = self._keep_mask(end, end + max(map(len, words)))
+        return any(not any(keep[:len(w)]) for w in words)
 
     def _suffix_candidates(self) -> list[tuple[int, int, SuffixRule, str]]:
         f, r = self.t.f, self.rules
@@ -711,12 +715,12 @@ class Drafter:
         ye = "|".join(map(re.escape, r.year_end_words)) or "(?!)"
         me = "|".join(map(re.escape, r.month_end_words)) or "(?!)"
         hits: list[tuple[int, str, str]] = []
-        for m in re.finditer(r"(\d{4})年(\d{1,2})月(?:" + me + ")", head):
+        for m in re.finditer(r"(\d{4})年(\d{1,2})(?:" + me + ")", head):
             y, mo = int(m.group(1)), int(m.group(2))
             if 1 <= mo <= 12:
                 day = calendar.monthrange(y, mo)[1]
                 hits.append((m.start(), "as_of", f"{y:04d}-{mo:02d}-{day:02d}"))
-        for m in re.finditer(r"(\d{4})年(?:" + ye + ")", head):
+        for m in re.finditer(r"(\d{4})(?:" + ye + ")", head):
             hits.append((m.start(), "as_of", f"{m.group(1)}-12-31"))
         for w in r.now_words:
             for m in re.finditer(re.escape(w), head):
@@ -1038,6 +1042,7 @@ class Evaluation:
     figures_proposed: int
     figures_right_value: int
     figures_right_indicator: int
+    figures_right_date: int
     draft_entities: int
     draft_figures: int
     missed_entities: list[str]
@@ -1058,6 +1063,8 @@ class Evaluation:
             f"{pct(self.figures_right_value, self.figures)}",
             "figures with the curated indicator: "
             f"{pct(self.figures_right_indicator, self.figures)}",
+            "figures with the curated as_of/period: "
+            f"{pct(self.figures_right_date, self.figures)}",
             f"draft size: {self.draft_entities} entities, {self.draft_figures} figures "
             f"(precision: {pct(self.entities_proposed, self.draft_entities)} entities)",
         ]
@@ -1087,7 +1094,7 @@ def evaluate(project: Any, source_id: str) -> Evaluation:
         if eid in linked or any(fold(n) in names for n in ent.names):
             continue
         missed.append(f"{eid} ({ent.zh})")
-    proposed = right = right_ind = 0
+    proposed = right = right_ind = right_date = 0
     missed_f, wrong = [], []
     for m in src.measurements:
         # the reported figure's own place inside the curated quote
@@ -1109,6 +1116,8 @@ def evaluate(project: Any, source_id: str) -> Evaluation:
                          + ", ".join(f"{decimal_lexical(f.value)} {f.figure.unit}" for f in hits))
         if any(f.indicator == m.indicator for f in hits):
             right_ind += 1
+        if any((f.as_of, f.period) == (m.as_of, m.period) for f in hits):
+            right_date += 1
     return Evaluation(source_id, len(curated), len(curated) - len(missed),
-                      len(src.measurements), proposed, right, right_ind,
+                      len(src.measurements), proposed, right, right_ind, right_date,
                       len(draft.entities), len(draft.figures), missed, missed_f, wrong)
