@@ -66,6 +66,15 @@ def confirmed(tmp_path: Path) -> Project:
 
 
 @pytest.fixture(scope="module")
+def confirmed_build(tmp_path_factory: pytest.TempPathFactory):
+    """One real build (with SHACL) of the project with the confirmed second source."""
+    root = _copy_project(tmp_path_factory.mktemp("confirmed"))
+    shutil.copytree(SECOND / "graph", root / "graph", dirs_exist_ok=True)
+    project = Project(root)
+    return project, build(project, write=False)
+
+
+@pytest.fixture(scope="module")
 def second_draft(tmp_path_factory: pytest.TempPathFactory):
     root = _copy_project(tmp_path_factory.mktemp("draft"))
     sdir = root / "graph" / "sources" / SID
@@ -179,18 +188,16 @@ def test_build_refuses_a_draft_naming_file_and_line(second_draft):
     assert not (project.root / "out").exists()
 
 
-def test_draft_does_not_overwrite_and_cli_reports(fresh):
-    sdir = fresh.graph_dir / "sources" / SID
-    res = run_ifkg(fresh.root, "draft", str(sdir))
+def test_draft_cli_writes_to_out_and_never_overwrites(fresh):
+    out = fresh.root / "elsewhere" / "draft.yaml"
+    res = run_ifkg(fresh.root, "draft", SID, "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert "known entities linked" in res.stdout and "9 figures" in res.stdout
-    again = run_ifkg(fresh.root, "draft", SID)
-    assert again.returncode == 2
-    assert "facts.yaml exists" in again.stderr
-    out = fresh.root / "elsewhere" / "draft.yaml"
-    third = run_ifkg(fresh.root, "draft", SID, "--out", str(out))
-    assert third.returncode == 0, third.stderr
     assert load_yaml(out)["status"] == "draft"
+    assert load_yaml(out.with_name("draft.entities.yaml"))[0]["draft"] is True
+    again = run_ifkg(fresh.root, "draft", SID, "--out", str(out))
+    assert again.returncode == 2
+    assert "draft.yaml exists" in again.stderr
 
 
 def test_draft_of_a_missing_source_is_one_clear_error(fresh):
@@ -202,9 +209,8 @@ def test_draft_of_a_missing_source_is_one_clear_error(fresh):
 # --- the confirmed second source in one graph -----------------------------------------------
 
 
-def test_confirmed_second_source_builds_one_graph(confirmed, tmp_path):
-    result = build(confirmed, tmp_path / "exports")
-    store = result.compiled.store()
+def test_confirmed_second_source_builds_one_graph(confirmed_build):
+    store = confirmed_build[1].compiled.store()
     rows = sparql_values(store, """SELECT ?src WHERE {
         ent:spd-bank ifkg:mentionedIn ?src } ORDER BY ?src""")
     assert [r[0].rsplit("/", 1)[1] for r in rows] == [SID, REPLY]
@@ -217,8 +223,8 @@ def test_confirmed_second_source_builds_one_graph(confirmed, tmp_path):
                                                       "shanghai-rural-commercial-bank"]
 
 
-def test_sources_that_disagree_both_stay_and_later_date_is_new(confirmed, tmp_path):
-    store = build(confirmed, tmp_path / "exports").compiled.store()
+def test_sources_that_disagree_both_stay_and_later_date_is_new(confirmed_build):
+    store = confirmed_build[1].compiled.store()
     rows = sparql_values(store, """SELECT ?when ?value ?src WHERE {
         ?m ifkg:about ent:shanghai-financing-guarantee-fund ;
            ifkg:indicator <https://w3id.org/ifkg/id/indicator/outstanding-guarantee-balance> ;
@@ -231,20 +237,35 @@ def test_sources_that_disagree_both_stay_and_later_date_is_new(confirmed, tmp_pa
     ]
 
 
-def test_validate_warns_about_disagreeing_sources_at_the_later_one(confirmed):
-    _, _, problems = check(confirmed, shapes=False)
-    warnings = [p for p in problems if "sources disagree" in p.message]
+def test_validate_warns_about_disagreeing_sources_at_the_later_one(confirmed_build):
+    project, result = confirmed_build
+    warnings = [p for p in result.warnings if "sources disagree" in p.message]
     assert len(warnings) == 1
     w = warnings[0]
     assert w.severity == "warning"
-    facts = confirmed.graph_dir / "sources" / SID / "facts.yaml"
+    facts = project.graph_dir / "sources" / SID / "facts.yaml"
     assert Path(w.file) == facts
     lines = facts.read_text(encoding="utf-8").splitlines()
     assert lines[w.line - 1] == "  - id: sfgf-outstanding-balance-2024"
     assert "994.5 亿元" in w.message and "995.2 亿元" in w.message
-    res = run_ifkg(confirmed.root, "validate")
-    assert res.returncode == 0, res.stderr
-    assert f"{facts}:{w.line}: warning: sources disagree" in res.stderr
+    assert str(w).startswith(f"{facts}:{w.line}: warning: sources disagree")
+
+
+def test_no_warning_when_the_sources_agree(confirmed):
+    facts = confirmed.graph_dir / "sources" / SID / "facts.yaml"
+    text = facts.read_text(encoding="utf-8").replace("在保余额 995.2 亿元", "在保余额 994.5 亿元")
+    text = text.replace("reported: 995.2 亿元", "reported: 994.5 亿元")
+    facts.write_text(text, encoding="utf-8")
+    src = confirmed.graph_dir / "sources" / SID
+    body = (src / "text.txt").read_text(encoding="utf-8").replace("995.2", "994.5")
+    (src / "text.txt").write_text(body, encoding="utf-8")
+    meta = (src / "source.yaml").read_text(encoding="utf-8")
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    (src / "source.yaml").write_text(re.sub(r"sha256: \w+", f"sha256: {digest}", meta),
+                                     encoding="utf-8")
+    _, _, problems = check(confirmed, shapes=False)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert [p for p in problems if "sources disagree" in p.message] == []
 
 
 def test_entity_marked_draft_is_refused_in_mini(mini):
@@ -262,14 +283,6 @@ def test_entity_marked_draft_is_refused_in_mini(mini):
 # --- evaluation -----------------------------------------------------------------------------
 
 
-def test_evaluate_on_the_reply_meets_the_aims(project):
-    ev = evaluate(project, REPLY)
-    assert ev.entities >= 150 and ev.figures >= 45
-    assert ev.entities_proposed / ev.entities >= 0.90, ev.missed_entities
-    assert ev.figures_proposed / ev.figures >= 0.95, ev.missed_figures
-    assert ev.figures_right_value / ev.figures >= 0.95, ev.wrong_values
-
-
 def test_evaluate_on_the_second_document(confirmed):
     ev = evaluate(confirmed, SID)
     assert (ev.figures, ev.figures_proposed, ev.figures_right_value) == (9, 9, 9)
@@ -280,11 +293,22 @@ def test_evaluate_on_the_second_document(confirmed):
     assert "spd-bank" in {e.id for e in draft.entities if e.known}
 
 
-def test_evaluate_cli_prints_the_figures(project):
+def test_evaluate_on_the_reply_meets_the_aims(project):
+    """`ifkg draft --evaluate` on the reply: ≥ 90% of entities, ≥ 95% of figures and values."""
     res = run_ifkg(project.root, "draft", "--evaluate", REPLY)
     assert res.returncode == 0, res.stderr
-    assert re.search(r"entities proposed .*: \d+/\d+ \(9\d\.\d%\)", res.stdout)
-    assert "figures with the right normalised value and unit: " in res.stdout
+
+    def ratio(label: str) -> tuple[int, int]:
+        m = re.search(re.escape(label) + r".*?: (\d+)/(\d+)", res.stdout)
+        assert m, (label, res.stdout)
+        return int(m.group(1)), int(m.group(2))
+
+    got, total = ratio("entities proposed")
+    assert total >= 150 and got / total >= 0.90, res.stdout
+    got, total = ratio("figures proposed")
+    assert total >= 45 and got / total >= 0.95, res.stdout
+    got, total = ratio("figures with the right normalised value")
+    assert got / total >= 0.95, res.stdout
 
 
 # --- the rules are data ---------------------------------------------------------------------
@@ -323,11 +347,11 @@ def test_a_new_suffix_in_the_rules_needs_no_code(tmp_path):
     assert ("紫竹高新技术产业开发区", ["Park"]) in [(e.zh, e.classes) for e in d.entities]
 
 
-_CHARS = st.sampled_from(list("市担保基金银行有限公司与联合推出截至年底在保余额亿元万家户个%，。、“”《》"
-                              "0123456789. \n#*上海浦发科技企业"))
+_CHARS = st.sampled_from(list("市担保基金银行有限公司与联合推出截至年底在保余额亿元万家户个"
+                              "%，。、“”《》0123456789. \n#*上海浦发科技企业"))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(_CHARS, min_size=1, max_size=120))
 def test_drafter_survives_any_text_and_quotes_what_it_finds(text):
     rules = load_rules(RULES)

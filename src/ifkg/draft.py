@@ -1011,14 +1011,16 @@ class Written:
 def write_draft(project: Any, arg: str, out: Path | None = None, force: bool = False) -> Written:
     """Draft a source and write the files; refuses to overwrite curated files unless ``force``."""
     sdir = source_dir(project, arg)
-    draft, info = make_draft(project, sdir)
+    _, _, meta = _text_of(sdir)
+    sid = str(meta.get("id") or sdir.name)
     facts = out or sdir / "facts.yaml"
-    ent = project.graph_dir / "entities" / f"new-{draft.source}.yaml"
+    ent = project.graph_dir / "entities" / f"new-{sid}.yaml"
     if out is not None:
         ent = out.with_name(out.stem + ".entities.yaml")
     for p in (facts, ent):
         if p.exists() and not force:
             raise IfkgError(f"{p.name} exists: give --out FILE (or --force to overwrite)", p)
+    draft, info = make_draft(project, sdir)
     facts.parent.mkdir(parents=True, exist_ok=True)
     facts.write_text(render_facts(draft, str(ent)), encoding="utf-8")
     ent.write_text(render_entities(draft), encoding="utf-8")
