@@ -59,10 +59,15 @@ SIZE_BY = ("degree", "money")
 LANGS = ("zh", "en")
 EXPORT_TITLE = "ifkg · 科技金融知识图谱 · innovation-finance knowledge graph"
 
-# ideal edge length of the layout, in vis-network canvas units (about pixels at zoom 1)
-EDGE_LENGTH = 110.0
+# ideal gap between two linked nodes, in vis-network canvas units (about pixels at zoom 1)
+EDGE_LENGTH = 90.0
+# shapes that draw their label inside (their size follows the label), and the widest label
+LABEL_INSIDE = frozenset({"box", "ellipse", "circle", "database", "text"})
+LABEL_WIDTH_MAX = 160
 # components up to this size get exact repulsion; larger ones a grid with a cut-off
 EXACT_LAYOUT_MAX = 200
+# larger ones: at most this many neighbours repel a node in one step (a sample of a crowd)
+NEIGHBOURS_MAX = 48
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,64 +231,69 @@ def _bfs_order(n: int, adj: list[list[int]]) -> list[int]:
     return order + [i for i in range(n) if i not in seen]
 
 
-def _fruchterman_reingold(n: int, edges: list[tuple[int, int]], k: float) -> list[list[float]]:
-    """Force-directed positions of one connected component (nodes 0..n-1)."""
+def _fruchterman_reingold(n: int, edges: list[tuple[int, int]], k: float,
+                          radius: list[float]) -> list[list[float]]:
+    """Force-directed positions of one connected component (nodes 0..n-1).
+
+    Forces act on the gap between two nodes (distance less both radii), so large nodes (a
+    label drawn inside an ellipse) keep their distance as small ones do."""
     if n == 1:
         return [[0.0, 0.0]]
     adj: list[list[int]] = [[] for _ in range(n)]
     for i, j in edges:
         adj[i].append(j)
         adj[j].append(i)
-    pos = _spiral_start(_bfs_order(n, adj), k)
+    pos = _spiral_start(_bfs_order(n, adj), k + 2 * sum(radius) / n)
     exact = n <= EXACT_LAYOUT_MAX
-    iterations = 150 if exact else 60
+    iterations = 150 if exact else 40
     temp = k * math.sqrt(n) * 0.2
     cool = temp / (iterations + 1)
     k2 = k * k
-    cell = 2 * k
-    gravity = 0.02
+    cell = 2 * (k + sum(radius) / n)
+    gravity = 0.02 if exact else 0.0
     for _ in range(iterations):
         dx = [0.0] * n
         dy = [0.0] * n
         if exact:
-            for i in range(n):
-                xi, yi = pos[i]
-                for j in range(i + 1, n):
-                    ddx = xi - pos[j][0]
-                    ddy = yi - pos[j][1]
-                    d2 = ddx * ddx + ddy * ddy or 0.01
-                    f = k2 / d2
-                    dx[i] += ddx * f
-                    dy[i] += ddy * f
-                    dx[j] -= ddx * f
-                    dy[j] -= ddy * f
+            groups: Iterable[tuple[list[int], list[int]]] = ((list(range(n)), list(range(n))),)
         else:
             grid: dict[tuple[int, int], list[int]] = {}
             for i in range(n):
                 grid.setdefault((int(pos[i][0] // cell), int(pos[i][1] // cell)), []).append(i)
-            cutoff = cell * cell
-            for (gx, gy), members in grid.items():
-                near = [j for ox_ in (-1, 0, 1) for oy in (-1, 0, 1)
-                        for j in grid.get((gx + ox_, gy + oy), ())]
-                for i in members:
-                    xi, yi = pos[i]
-                    fx = fy = 0.0
-                    for j in near:
-                        if j == i:
-                            continue
-                        ddx = xi - pos[j][0]
-                        ddy = yi - pos[j][1]
-                        d2 = ddx * ddx + ddy * ddy or 0.01
-                        if d2 < cutoff:
-                            f = k2 / d2
-                            fx += ddx * f
-                            fy += ddy * f
-                    dx[i] += fx
-                    dy[i] += fy
+            groups = ((members, [j for a in (-1, 0, 1) for b in (-1, 0, 1)
+                                 for j in grid.get((gx + a, gy + b), ())])
+                      for (gx, gy), members in grid.items())
+        for members, near in groups:
+            # a crowded neighbourhood: every stride-th neighbour, its force counted stride times
+            stride = 1 if exact else max(1, len(near) // NEIGHBOURS_MAX)
+            if stride > 1:
+                near = near[::stride]
+            for i in members:
+                xi, yi = pos[i]
+                ri = radius[i]
+                fx = fy = 0.0
+                for j in near:
+                    if j <= i:
+                        continue
+                    ddx = xi - pos[j][0]
+                    ddy = yi - pos[j][1]
+                    d = math.sqrt(ddx * ddx + ddy * ddy) or 0.1
+                    gap = d - ri - radius[j]
+                    if gap > cell:
+                        continue
+                    f = stride * k2 / ((gap if gap > 1.0 else 1.0) * d)
+                    fx += ddx * f
+                    fy += ddy * f
+                    dx[j] -= ddx * f
+                    dy[j] -= ddy * f
+                dx[i] += fx
+                dy[i] += fy
         for i, j in edges:
             ddx = pos[i][0] - pos[j][0]
             ddy = pos[i][1] - pos[j][1]
-            f = math.sqrt(ddx * ddx + ddy * ddy) / k
+            d = math.sqrt(ddx * ddx + ddy * ddy) or 0.1
+            gap = max(d - radius[i] - radius[j], 0.0)
+            f = gap * gap / (k * d)
             dx[i] -= ddx * f
             dy[i] -= ddy * f
             dx[j] += ddx * f
@@ -300,10 +310,12 @@ def _fruchterman_reingold(n: int, edges: list[tuple[int, int]], k: float) -> lis
     return pos
 
 
-def layout(G: nx.MultiDiGraph, edge_length: float = EDGE_LENGTH) -> dict[str, tuple[int, int]]:
+def layout(G: nx.MultiDiGraph, edge_length: float = EDGE_LENGTH,
+           radius: Mapping[str, float] | None = None) -> dict[str, tuple[int, int]]:
     """Integer positions for every node: each connected component laid out on its own
     (force-directed), components packed in rows, largest first. Deterministic: depends only
-    on the sorted nodes and edges.
+    on the sorted nodes and edges. ``radius`` (default 10) is how far a node reaches from its
+    centre; the gap between two nodes, not the distance of their centres, is what is laid out.
 
     >>> import networkx as nx
     >>> G = nx.MultiDiGraph([("a", "b"), ("b", "c"), ("x", "y")])
@@ -340,11 +352,12 @@ def layout(G: nx.MultiDiGraph, edge_length: float = EDGE_LENGTH) -> dict[str, tu
         local = {g: i for i, g in enumerate(comp)}
         edges = sorted({(min(local[a], local[b]), max(local[a], local[b]))
                         for a in comp for b in adj[a] if b in local})
-        pos = _fruchterman_reingold(len(comp), edges, edge_length)
-        minx = min(p[0] for p in pos)
-        miny = min(p[1] for p in pos)
-        w = max(p[0] for p in pos) - minx
-        h = max(p[1] for p in pos) - miny
+        radii = [float((radius or {}).get(nodes[g], 10.0)) for g in comp]
+        pos = _fruchterman_reingold(len(comp), edges, edge_length, radii)
+        minx = min(p[0] - r for p, r in zip(pos, radii, strict=True))
+        miny = min(p[1] - r for p, r in zip(pos, radii, strict=True))
+        w = max(p[0] + r for p, r in zip(pos, radii, strict=True)) - minx
+        h = max(p[1] + r for p, r in zip(pos, radii, strict=True)) - miny
         boxes.append((comp, [(p[0] - minx, p[1] - miny) for p in pos], w, h))
     # shelf packing: rows about as wide as the square root of the total area
     margin = edge_length * 0.7
@@ -389,6 +402,20 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _text_width(text: str, font_px: float) -> float:
+    """Rough drawn width: a CJK or full-width character is one em, anything else about half."""
+    return sum(font_px if ord(ch) >= 0x2E80 else 0.55 * font_px for ch in text)
+
+
+def _radius(label: str, shape: str, s: float) -> float:
+    """How far a drawn node reaches from its centre (the page's formulas, in graph.js:
+    label-inside shapes use font 14 + 4s, the others size 9 + 24s)."""
+    if shape in LABEL_INSIDE:
+        w = min(LABEL_WIDTH_MAX, _text_width(label, 14 + 4 * s))
+        return (w * 1.5 if shape == "ellipse" else w + 12) / 2
+    return 9 + 24 * s + 6
+
+
 def _figure(f: Mapping[str, Any]) -> dict[str, str]:
     when = _text(f.get("asOf") or f.get("period"))
     return {"i": _text(f.get("indicator")), "ie": _text(f.get("indicator_en") or
@@ -422,6 +449,7 @@ def _options(n_nodes: int, n_edges: int) -> dict[str, Any]:
                         "hideEdgesOnDrag": n_edges > 1500, "hideEdgesOnZoom": n_edges > 1500,
                         "multiselect": False},
         "nodes": {"borderWidth": 1, "font": {"face": "Noto Sans CJK SC, sans-serif"},
+                  "widthConstraint": {"maximum": LABEL_WIDTH_MAX},
                   "shapeProperties": {"interpolation": False}},
         "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}},
                   "smooth": False, "width": 1.5, "selectionWidth": 2,
@@ -442,7 +470,6 @@ def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
         raise IfkgError(f"unknown size measure '{size_by}' (use degree or money)")
     style = style or Style()
     nodes = sorted(G.nodes)
-    pos = layout(G)
     degree = {n: G.degree(n) for n in nodes}
     money = {n: sum(x for f in G.nodes[n].get("figures", ()) or ()
                     if _is_cny(f.get("unit")) and (x := _num(f.get("value"))) is not None
@@ -450,13 +477,18 @@ def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
     max_deg = max(degree.values(), default=0) or 1
     max_money = max(money.values(), default=0) or 1
     legend: dict[str, dict[str, Any]] = {}
+    hints = {n: style.hint(sorted(_local(c) for c in (G.nodes[n].get("classes") or ())))
+             for n in nodes}
+    pos = layout(G, radius={n: _radius(_text(G.nodes[n].get("zh") or _local(n)),
+                                       hints[n].shape, math.sqrt(degree[n] / max_deg))
+                            for n in nodes})
     out_nodes = []
     classes_used: set[str] = set()
     for n in nodes:
         d = G.nodes[n]
         classes = sorted(_local(c) for c in (d.get("classes") or ()))
         classes_used.update(classes)
-        h = style.hint(classes)
+        h = hints[n]
         key = h.name or "-"
         entry = legend.setdefault(key, {"key": key, "zh": h.zh, "en": h.en, "colour": h.colour,
                                         "shape": h.shape, "count": 0})

@@ -6,25 +6,27 @@
   var data = JSON.parse(document.getElementById("ifkg-data").textContent);
   var UI = {
     zh: {search: "搜索名称、英文名或编号", go: "查找", notFound: "未找到", lang: "语言",
-      size: "大小", degree: "按关系数", money: "按金额（人民币）", fit: "全图",
+      size: "大小", degree: "按关系数", money: "按人民币数值合计", fit: "全图",
       legend: "类别（点击筛选）", kinds: "关系类型", info: "详情",
       hint: "悬停或点击节点、边，查看类别、数值和原文证据；搜索框可定位机构。",
       nodes: "节点", edges: "边", cls: "类别", figures: "数值", relations: "关系",
-      evidence: "原文", mentioned: "原文提及", date: "时间", kind: "类型", money_sum: "金额合计",
+      evidence: "原文", mentioned: "原文提及", date: "时间", kind: "类型", money_sum: "人民币数值合计",
       none: "（无）", from: "从", to: "至"},
     en: {search: "Search a name or id", go: "Find", notFound: "not found", lang: "Language",
-      size: "Size", degree: "by relations", money: "by money (CNY)", fit: "Fit",
+      size: "Size", degree: "by relations", money: "by sum of CNY figures", fit: "Fit",
       legend: "Classes (click to filter)", kinds: "Edge kinds", info: "Details",
       hint: "Hover or click a node or an edge to see its class, figures and the evidence " +
         "sentence; the search box finds an entity.",
       nodes: "nodes", edges: "edges", cls: "Class", figures: "Figures", relations: "Relations",
       evidence: "Evidence", mentioned: "Mentioned", date: "Date", kind: "Kind",
-      money_sum: "Money, total", none: "(none)", from: "from", to: "to"}
+      money_sum: "Sum of CNY figures", none: "(none)", from: "from", to: "to"}
   };
   var SHAPE_GLYPH = {dot: "\u25CF", circle: "\u25CF", box: "\u25A0",
     square: "\u25A0", database: "\u25A0", text: "T", diamond: "\u25C6", triangle: "\u25B2",
     triangleDown: "\u25BC", star: "\u2605", hexagon: "\u2B22"};
 
+  /* shapes that draw the label inside; viz.py's LABEL_INSIDE and _radius assume these sizes */
+  var INSIDE = new Set(["box", "ellipse", "circle", "database", "text"]);
   var lang = data.lang === "en" ? "en" : "zh";
   var sizeBy = data.sizeBy === "money" ? "money" : "degree";
   var nodeById = new Map(), edgeById = new Map(), catByKey = new Map(), kindByKey = new Map();
@@ -71,7 +73,7 @@
     var s = sizeBy === "money" ? n.sm : n.sd;
     return {
       id: n.id, label: nodeName(n), x: n.x, y: n.y, shape: cat.shape,
-      size: 9 + 24 * s, font: {size: 14 + 10 * s},
+      size: 9 + 24 * s, font: {size: INSIDE.has(cat.shape) ? 14 + 4 * s : 13 + 6 * s},
       borderWidth: n.hl ? 4 : 1,
       color: {background: cat.colour, border: n.hl ? "#000000" : shade(cat.colour, 0.6),
         highlight: {background: cat.colour, border: "#000000"},
@@ -357,6 +359,7 @@
     if (data.edgeLabels) {
       edges.update(data.edges.map(function (e) { return {id: e.id, label: pick(e.lz, e.le)}; }));
     }
+    hideTip();
     renderText();
     renderLegend();
     showInfo();
