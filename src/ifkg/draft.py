@@ -680,19 +680,19 @@ class Drafter:
 
         def best(lo: int, hi: int, before: bool) -> tuple[str, str, int] | None:
             hits = []
-            for kw, ind in r.indicators:
+            for order, (kw, ind) in enumerate(r.indicators):
                 if not fits(ind):
                     continue
                 i = t.f.find(kw, lo)
                 while 0 <= i and i + len(kw) <= hi:
                     if (before and i + len(kw) <= a) or (not before and i >= b):
                         dist = a - (i + len(kw)) if before else i - b
-                        hits.append((dist, -len(kw), kw, ind, i))
+                        hits.append((dist, -len(kw), order, kw, ind, i))
                     i = t.f.find(kw, i + 1)
             if not hits:
                 return None
             hits.sort()
-            _, _, kw, ind, i = hits[0]
+            _, _, _, kw, ind, i = hits[0]
             return ind, kw, i
 
         found = best(cs, ce, True) or best(cs, ce, False)
