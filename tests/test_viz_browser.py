@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from viz_helpers import (
-    ENT, HOSTILE_TITLE, compiled_store, hostile_project, payload, synthetic_graph,
-)
 
 from ifkg.network import project_graph
 from ifkg.viz import EXPORT_TITLE, render_html, select_view, style_from_store
+from viz_helpers import (
+    ENT,
+    HOSTILE_TITLE,
+    compiled_store,
+    hostile_project,
+    payload,
+    synthetic_graph,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -46,8 +46,13 @@ def viz_cmd(
     from .build import open_store
     from .errors import IfkgError
     from .export import write_atomically
-    from .viz import render_html, select_view, style_from_store
+    from .network import kind_names
+    from .viz import LANGS, SIZE_BY, render_html, select_view, style_from_store
 
+    for opt, value, allowed in (("--lang", lang, LANGS), ("--size-by", size_by, SIZE_BY),
+                                ("--kind", kind, kind_names())):
+        if value not in allowed:
+            raise IfkgError(f"unknown {opt} '{value}' (use one of: {', '.join(allowed)})")
     project = default_project(base)
     focused = bool(focus or path or cls or kind != "any")
     if out is None:
