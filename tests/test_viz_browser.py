@@ -284,6 +284,12 @@ def test_path_view_keeps_parallel_edges_and_an_edge_click_shows_its_evidence(
         p.page.mouse.click(box["x"] + mid["x"], box["y"] + mid["y"])
         assert p.js("window.ifkgNetwork.getSelectedEdges()") == [e["id"]]
         assert e["s"] in p.page.inner_text("#ifkg-info")
+        # hovering the edge shows the relation, its kind and its evidence in a tooltip
+        p.page.mouse.move(box["x"] + 5, box["y"] + 5)
+        p.page.mouse.move(box["x"] + mid["x"], box["y"] + mid["y"], steps=4)
+        p.page.wait_for_selector("#ifkg-tip:not([hidden])", timeout=5000)
+        tip = p.page.inner_text("#ifkg-tip")
+        assert e["lz"] in tip and e["s"] in tip and "合作关系" in tip
         p.page.screenshot(path=str(tmp_path / "path.png"))
         p.clean()
     finally:

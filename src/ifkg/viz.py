@@ -68,6 +68,8 @@ LABEL_WIDTH_MAX = 160
 EXACT_LAYOUT_MAX = 200
 # larger ones: at most this many neighbours repel a node in one step (a sample of a crowd)
 NEIGHBOURS_MAX = 48
+# node-steps a large component's layout may take (40 steps up to 5,000 nodes, then fewer)
+LAYOUT_STEPS_BUDGET = 200_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +247,8 @@ def _fruchterman_reingold(n: int, edges: list[tuple[int, int]], k: float,
         adj[j].append(i)
     pos = _spiral_start(_bfs_order(n, adj), k + 2 * sum(radius) / n)
     exact = n <= EXACT_LAYOUT_MAX
-    iterations = 150 if exact else 40
+    # fewer steps for very large components keep the build's time about linear in size
+    iterations = 150 if exact else max(10, min(40, LAYOUT_STEPS_BUDGET // n))
     temp = k * math.sqrt(n) * 0.2
     cool = temp / (iterations + 1)
     k2 = k * k
