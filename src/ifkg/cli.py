@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "ifkg.cli_draft",
     "ifkg.cli_network",
     "ifkg.cli_viz",
+    "ifkg.cli_synth",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,112 @@
+"""The synthetic corpus generator (ifkg.synth) and the benchmark script's smallest run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from cli_helpers import run_ifkg
+from ifkg.build import build, check
+from ifkg.errors import IfkgError
+from ifkg.project import Project
+from ifkg.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+REPLY = ROOT / "graph" / "sources" / "shstc-reply-2025-27" / "facts.yaml"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _facts(path: Path) -> dict:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def corpus3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "c3"
+    generate(out, 3, seed=7, template=Project(ROOT))
+    return out
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(corpus3: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    generate(again, 3, seed=7, template=Project(ROOT))
+    assert _tree(again) == _tree(corpus3)
+    other = tmp_path / "other"
+    generate(other, 3, seed=8, template=Project(ROOT))
+    assert _tree(other)["graph/sources/synth-00001/text.txt"] != \
+        _tree(corpus3)["graph/sources/synth-00001/text.txt"]
+
+
+def test_each_document_has_the_shape_of_the_reply(corpus3: Path) -> None:
+    reply = _facts(REPLY)
+    preds = Counter(r["predicate"] for r in reply["relations"])
+    for sid in ("synth-00001", "synth-00002", "synth-00003"):
+        facts = _facts(corpus3 / "graph" / "sources" / sid / "facts.yaml")
+        assert Counter(r["predicate"] for r in facts["relations"]) == preds
+        assert len(facts["measurements"]) == len(reply["measurements"])
+        assert [m["indicator"] for m in facts["measurements"]] == \
+            [m["indicator"] for m in reply["measurements"]]
+        assert len(facts["mentions"]) >= len(reply["mentions"])
+
+
+def test_entities_are_shared_across_documents(corpus3: Path) -> None:
+    seen: Counter[str] = Counter()
+    for sid in ("synth-00001", "synth-00002", "synth-00003"):
+        facts = _facts(corpus3 / "graph" / "sources" / sid / "facts.yaml")
+        seen.update({m["entity"] for m in facts["mentions"]})
+    shared = [e for e, n in seen.items() if n > 1]
+    assert len(shared) > 50           # most slots reuse an entity of an earlier document
+    assert len(seen) > len(shared)    # and some are new in each
+
+
+def test_corpus_checks_clean_and_every_quote_is_found_once(corpus3: Path) -> None:
+    corpus, compiled, problems = check(Project(corpus3), shapes=False)
+    assert [str(p) for p in problems if p.severity == "error"] == []
+    assert compiled is not None and corpus is not None
+    assert len(corpus.sources) == 3
+    for src in corpus.sources.values():
+        for r in src.relations:   # the span is the quote, inside one sentence of the text
+            assert src.text[r.span.start:r.span.end] == r.quote
+            assert src.text.count(r.quote) == 1
+
+
+def test_smallest_corpus_builds_with_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "c1"
+    r = subprocess.run([sys.executable, "-m", "ifkg.cli", "synth", str(out), "--docs", "1",
+                        "--seed", "3"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "wrote 1 document(s)" in r.stdout
+    built = run_ifkg(out, "build")
+    assert built.returncode == 0, built.stderr
+    assert "from 1 source(s)" in built.stdout
+    assert (out / "exports" / "ifkg.nq").stat().st_size > 100_000
+    assert run_ifkg(out, "validate").returncode == 0
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(IfkgError, match="at least 1"):
+        generate(tmp_path / "x", 0)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    with pytest.raises(IfkgError, match="not empty"):
+        generate(tmp_path / "full", 1)
+    r = run_ifkg(ROOT, "synth", str(tmp_path / "full"), "--docs", "1")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "not empty" in r.stderr
+
+
+def test_mini_project_as_template(mini: Project, tmp_path: Path) -> None:
+    out = tmp_path / "from-mini"
+    info = generate(out, 4, seed=1, template=mini)
+    assert info.relations == 4 * 3 and info.measurements == 4 * 4
+    result = build(Project(out), write=False)
+    assert len(result.corpus.sources) == 4
