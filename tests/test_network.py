@@ -175,6 +175,10 @@ def test_kind_graph_keeps_only_that_kind(store):
     assert all(F.degree(n) > 0 for n in F)
     with pytest.raises(IfkgError, match="unknown edge kind 'money'"):
         project_graph(store, BASE, kind="money")
+    # the commission issues, guides and implements, but funds nobody
+    with pytest.raises(IfkgError, match=r"'shanghai-stc' is not in the graph \(it has no "
+                                        r"funding relations\)"):
+        find_paths(F, E + "shanghai-stc", SPDB, kind="funding")
 
 
 # ---------------------------------------------------------------------------------------------

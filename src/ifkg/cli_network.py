@@ -113,6 +113,8 @@ def _paths_page(store: object, G: nx.MultiDiGraph, paths: list[list[tuple[str, s
                 source: str, target: str, title: str) -> str:
     """The page ``--html`` writes: the paths drawn by ``ifkg.viz`` when that module is there,
     else by :func:`paths_html`."""
+    import inspect
+
     try:
         from .viz import render_html, style_from_store
     except ImportError:
@@ -122,7 +124,9 @@ def _paths_page(store: object, G: nx.MultiDiGraph, paths: list[list[tuple[str, s
     nodes = {source, target} | {n for p in paths for e in p for n in e[:2]}
     H.add_nodes_from((n, G.nodes[n]) for n in sorted(nodes))
     H.add_edges_from((*e, G.edges[e]) for e in sorted({e for p in paths for e in p}))
-    return render_html(H, title=title, style=style_from_store(store))
+    extra = {"highlight": [source, target]} if "highlight" in inspect.signature(
+        render_html).parameters else {}
+    return render_html(H, title=title, style=style_from_store(store), **extra)
 
 
 def _write(path: Path, text: str) -> None:

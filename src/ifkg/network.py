@@ -292,9 +292,10 @@ def _has_kind(data: dict, kind: str) -> bool:
     return kind == ANY or kind in data.get("kinds", ())
 
 
-def _check_node(G: nx.MultiDiGraph, node: str) -> None:
+def _check_node(G: nx.MultiDiGraph, node: str, kind: str = ANY) -> None:
     if node not in G:
-        raise IfkgError(f"'{name_of(G, node)}' has no edges of this kind in the graph")
+        what = "relations" if kind == ANY else f"{kind} relations"
+        raise IfkgError(f"'{_local(node)}' is not in the graph (it has no {what})")
 
 
 def name_of(G: nx.MultiDiGraph, node: str, lang: str = "zh") -> str:
@@ -447,7 +448,7 @@ def find_paths(G: nx.MultiDiGraph, source: str, target: str, kind: str = ANY,
     """
     _check_kind(kind)
     for n in (source, target):
-        _check_node(G, n)
+        _check_node(G, n, kind)
     if source == target:
         raise IfkgError(f"source and target are the same entity ('{name_of(G, source)}')")
     if max_hops < 1:
@@ -526,7 +527,7 @@ def neighbourhood(G: nx.MultiDiGraph, node: str, hops: int = 1,
     [('a', 0), ('b', 1), ('c', 2)]
     """
     _check_kind(kind)
-    _check_node(G, node)
+    _check_node(G, node, kind)
     if hops < 0:
         raise IfkgError(f"--hops must be at least 0 (got {hops})")
     und: dict[str, set[str]] = {n: set() for n in G}
