@@ -41,7 +41,10 @@ def _ntriples(c: Compiled, p: Project) -> bytes:
 
 
 def _jsonld(c: Compiled, p: Project) -> bytes:
-    return ox.serialize(c.quads, format=ox.RdfFormat.JSON_LD, prefixes=prefixes(c.base))
+    # the union graph with compact IRIs under exports/context.jsonld, which it refers to
+    from .publish_meta import compact_jsonld
+
+    return compact_jsonld(c, p)
 
 
 def _ontology(c: Compiled, p: Project) -> bytes:
@@ -80,6 +83,10 @@ EXPORTS: dict[str, Writer | str] = {
     "ifkg.jsonld": _jsonld,
     "ontology.ttl": _ontology,
     "build-info.json": _build_info,
+    "ifkg.rdf": "ifkg.publish_meta:rdf_xml",
+    "context.jsonld": "ifkg.publish_meta:context_jsonld",
+    "void.ttl": "ifkg.publish_meta:void_ttl",
+    "ontology.html": "ifkg.ontodoc:ontology_html",
     "graph.html": "ifkg.viz:render_export",
 }
 
