@@ -134,7 +134,7 @@ class _Meta:
 
     def items(self, node: Any, key: str, required: bool = True) -> list[Any]:
         seq = self.node(node, key, list, required)
-        return list(seq or [])
+        return seq if seq is not None else []  # the loader's list keeps each item's line
 
 
 def read_version(project: Project) -> str | None:
