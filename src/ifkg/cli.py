@@ -35,26 +35,13 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: an IfkgError becomes one line on stderr and exit code 2."""
+    """Entry point: an IfkgError becomes one line on stderr and exit code 2; usage errors and
+    exit codes are handled by typer's standalone mode."""
     try:
-        app(standalone_mode=False)
+        app()
     except IfkgError as exc:
         print(f"ifkg: error: {exc.one_line()}", file=sys.stderr)
         sys.exit(2)
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        print("ifkg: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -16,7 +16,18 @@ import pyoxigraph as ox
 from .curation import Corpus, Source
 from .evidence import Span
 from .namespaces import (
-    DCT, FOAF, IFKG, OA, PROV, RDF, RDFS, SCHEMA, SKOS, UNIT_IRIS, XSD, data_prefixes,
+    DCT,
+    FOAF,
+    IFKG,
+    OA,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    UNIT_IRIS,
+    XSD,
+    data_prefixes,
 )
 from .numbers import decimal_lexical
 from .project import Project

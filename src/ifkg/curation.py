@@ -460,7 +460,7 @@ def _measurement(item: Any, src: Source, entities: dict[str, Entity],
         except ValueError as exc:
             col.add(str(exc), file, line_of(item, "reported"))
     span = _span(src, item, file, col)
-    if span is not None and reported is not None and fold(reported) not in fold(span.exact):
+    if span is not None and figure is not None and fold(reported or "") not in fold(span.exact):
         col.add(f"reported figure '{reported}' does not occur in the quote", file,
                 line_of(item, "reported"))
         span = None

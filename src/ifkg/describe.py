@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from .namespaces import IFKG, RDF
 from .names import label
+from .namespaces import IFKG, RDF
 
 
 def _rows(store: ox.Store, query: str) -> list[dict[str, str]]:
-    res = store.query(query)
+    res = store.query(query, use_default_graph_as_union=True)
     names = [v.value for v in res.variables]
     return [{n: (row[n].value if row[n] is not None else "") for n in names} for row in res]
 

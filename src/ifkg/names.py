@@ -17,15 +17,29 @@ SELECT ?e ?name WHERE {{
 }}"""
 
 
-def entity_names(store: ox.Store, base: str) -> dict[str, set[str]]:
-    """Folded, lower-cased name → entity IRIs; ids count as names too."""
+def entity_names(store: ox.Store, base: str) -> dict[str, dict[str, str]]:
+    """Folded, lower-cased name → {entity IRI: the name as written}; ids count as names too.
+
+    Chinese names and aliases come before English ones, so a zh substring never loses to an
+    English label that happens to quote it."""
+    prefix = base + "id/entity/"
+    out: dict[str, dict[str, str]] = {}
+    q = _NAMES_QUERY.replace("?prefix", f'"{prefix}"')
+    for row in store.query(q, use_default_graph_as_union=True):
+        iri = row["e"].value
+        name = row["name"].value
+        for key, shown in ((fold(name).lower(), name), (iri[len(prefix):], iri[len(prefix):])):
+            out.setdefault(key, {}).setdefault(iri, shown)
+    return out
+
+
+def _zh_names(store: ox.Store, base: str) -> dict[str, set[str]]:
     prefix = base + "id/entity/"
     out: dict[str, set[str]] = {}
     q = _NAMES_QUERY.replace("?prefix", f'"{prefix}"')
-    for row in store.query(q):
-        iri = row["e"].value
-        for key in (fold(row["name"].value).lower(), iri[len(prefix):]):
-            out.setdefault(key, set()).add(iri)
+    for row in store.query(q, use_default_graph_as_union=True):
+        if row["name"].language and row["name"].language.lower().startswith("zh"):
+            out.setdefault(fold(row["name"].value).lower(), set()).add(row["e"].value)
     return out
 
 
@@ -46,24 +60,25 @@ def label(store: ox.Store, iri: str, lang: str = "zh") -> str:
 def resolve(store: ox.Store, name: str, base: str) -> str:
     """The IRI of the one entity called ``name``.
 
-    An unknown name raises IfkgError suggesting the closest names; an ambiguous one lists the
-    candidates.
+    Exact names, aliases and ids win; otherwise a unique entity whose Chinese name contains
+    what was typed, then one whose English name does. An unknown name raises IfkgError
+    suggesting the closest names; an ambiguous one lists the candidates.
     """
-    names = entity_names(store, base)
-    key = fold(name).lower()
     if name.startswith(base + "id/entity/"):
         return name
-    hits = names.get(key)
+    names = entity_names(store, base)
+    key = fold(name).lower()
+    hits = set(names.get(key, {}))
+    if not hits and key:
+        for table in (_zh_names(store, base), {k: set(v) for k, v in names.items()}):
+            partial = {i for k, v in table.items() if key in k for i in v}
+            if partial:
+                hits = partial
+                break
     if not hits:
-        # a unique entity whose name contains what was typed
-        partial = {i for k, v in names.items() if key and key in k for i in v}
-        if len(partial) == 1:
-            return partial.pop()
-        if len(partial) > 1:
-            hits = partial
-    if not hits:
-        close = difflib.get_close_matches(key, list(names), n=5, cutoff=0.4)
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        shown = {k: next(iter(v.values())) for k, v in names.items()}
+        close = difflib.get_close_matches(key, list(shown), n=5, cutoff=0.4)
+        hint = f"; did you mean: {', '.join(shown[c] for c in close)}?" if close else ""
         raise IfkgError(f"unknown entity '{name}'{hint}")
     if len(hits) > 1:
         cands = sorted(f"{label(store, i)} ({i.rsplit('/', 1)[-1]})" for i in hits)

@@ -638,45 +638,12 @@ def rank(G: nx.MultiDiGraph, by: str = "degree", cls: str | None = None,
         if by == "betweenness":
             scores = nx.betweenness_centrality(S, normalized=False)
         else:
-            scores = pagerank(S)
+            scores = nx.pagerank(S, weight=None)
     keep = [n for n in G if (cls is None or _class_matches(G, n, cls))
             and (kind == ANY or any(_has_kind(d, kind) for *_, d in G.edges(n, data=True))
                  or any(_has_kind(d, kind) for *_, d in G.in_edges(n, data=True)))]
     return sorted(((n, float(scores.get(n, 0.0))) for n in keep),
                   key=lambda t: (-round(t[1], 12), *_sort_key(G, t[0])))
-
-
-def pagerank(S: nx.Graph | nx.DiGraph, alpha: float = 0.85, max_iter: int = 1000,
-             tol: float = 1.0e-12) -> dict[str, float]:
-    """PageRank by power iteration, unweighted, as ``networkx.pagerank(S, weight=None)``.
-
-    Written out because networkx's own version needs NumPy and SciPy. An undirected edge counts
-    both ways; a node without out-edges spreads its rank evenly over all nodes.
-
-    >>> import networkx as nx
-    >>> r = pagerank(nx.DiGraph([("a", "b"), ("b", "a"), ("c", "a")]))
-    >>> round(r["a"], 4), round(r["b"], 4), round(r["c"], 4)
-    (0.4865, 0.4635, 0.05)
-    """
-    nodes = list(S)
-    n = len(nodes)
-    if n == 0:
-        return {}
-    out = {u: list(S.successors(u) if S.is_directed() else S.neighbors(u)) for u in nodes}
-    x = dict.fromkeys(nodes, 1.0 / n)
-    for _ in range(max_iter):
-        dangling = alpha * sum(x[u] for u in nodes if not out[u]) / n
-        nxt = dict.fromkeys(nodes, (1.0 - alpha) / n + dangling)
-        for u in nodes:
-            if out[u]:
-                share = alpha * x[u] / len(out[u])
-                for v in out[u]:
-                    nxt[v] += share
-        err = sum(abs(nxt[u] - x[u]) for u in nodes)
-        x = nxt
-        if err < n * tol:
-            break
-    return x
 
 
 def communities(G: nx.MultiDiGraph, kind: str = ANY,

@@ -32,12 +32,29 @@ def parse_ontology(path: Path) -> list[ox.Triple]:
     except OSError as exc:
         raise IfkgError(f"cannot read ontology: {exc.strerror}", path) from None
     try:
-        return [q.triple for q in ox.parse(data, ox.RdfFormat.TURTLE)]
+        triples = [q.triple for q in ox.parse(data, ox.RdfFormat.TURTLE)]
     except SyntaxError as exc:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "offset", None)
         raise IfkgError(f"invalid Turtle: {exc.msg if hasattr(exc, 'msg') else exc}", path, line,
                         col) from None
+    return canonical_blank_nodes(triples)
+
+
+def canonical_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """Relabel blank nodes (OWL class unions, lists) canonically, so every export is
+    byte-identical across runs: pyoxigraph's parser labels them at random.
+    rdflib's RDF canonicalisation (``to_canonical_graph``) picks the labels."""
+    if not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
+               for t in triples):
+        return triples
+    import rdflib
+    from rdflib.compare import to_canonical_graph
+
+    g = rdflib.Graph()
+    g.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    canon = to_canonical_graph(g).serialize(format="nt", encoding="utf-8")
+    return [q.triple for q in ox.parse(canon, ox.RdfFormat.N_TRIPLES)]
 
 
 def read_terms(path: Path) -> OntologyTerms:

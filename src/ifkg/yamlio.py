@@ -23,6 +23,10 @@ def load_yaml(path: Path) -> Any:
         raise IfkgError(f"cannot read: {exc.strerror}", path) from None
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    # keep dates as text: the checks parse them and report a bad one with its line
+    yaml.constructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda c, node: c.construct_scalar(node)
+    )
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
