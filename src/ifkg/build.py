@@ -14,7 +14,7 @@ from .errors import IfkgError, Problem
 from .export import differences, input_digest, render_all, write_atomically
 from .ontology import parse_ontology, read_terms
 from .project import Project
-from .shacl import validate
+from .shacl import validate_compiled
 
 
 @dataclass
@@ -34,7 +34,7 @@ def check(project: Project, shapes: bool = True) -> tuple[Corpus | None, Compile
         return corpus, None, problems
     compiled = compile_corpus(corpus, parse_ontology(project.ontology_file), project)
     if shapes and project.shapes_file.exists():
-        problems += validate(compiled.triples(), project.shapes_file)
+        problems += validate_compiled(compiled, project)
     return corpus, compiled, problems
 
 
