@@ -193,28 +193,26 @@ def _namespace(iri: str, known: list[str]) -> str:
 
 def graph_facts(c: Compiled, namespaces: Iterable[str] = ()) -> GraphFacts:
     """Everything the description says about the graph that is counted or read, not written."""
-    triples = c.triples()
+    triples = {q.triple for q in c.quads}  # the union; counting needs no order
     id_space = c.base + "id/"
     entity_space = c.base + "id/entity/"
     rdf_type = RDF + "type"
-    subjects: set[str] = set()
-    objects: set[str] = set()
-    members: dict[str, set[str]] = defaultdict(set)
+    source_class = IFKG + "SourceText"
+    subjects: set[ox.NamedNode | ox.BlankNode] = set()
+    objects: set[ox.Term] = set()
+    members: dict[str, set[ox.NamedNode | ox.BlankNode]] = defaultdict(set)
     props: Counter[str] = Counter()
-    sources: set[str] = set()
-    entity_iris: set[str] = set()
     for t in triples:
-        s = t.subject
-        props[t.predicate.value] += 1
-        subjects.add(str(s))
-        objects.add(str(t.object))
-        if t.predicate.value == rdf_type and isinstance(t.object, ox.NamedNode):
-            members[t.object.value].add(str(s))
-            if t.object.value == IFKG + "SourceText" and isinstance(s, ox.NamedNode):
-                sources.add(s.value)
-        if isinstance(s, ox.NamedNode) and s.value.startswith(entity_space):
-            entity_iris.add(s.value)
-    entities = sum(1 for s in subjects if s.startswith("<" + id_space))
+        p = t.predicate.value
+        props[p] += 1
+        subjects.add(t.subject)
+        objects.add(t.object)
+        if p == rdf_type and isinstance(t.object, ox.NamedNode):
+            members[t.object.value].add(t.subject)
+    named = [s.value for s in subjects if isinstance(s, ox.NamedNode)]
+    entities = sum(1 for s in named if s.startswith(id_space))
+    entity_iris = {s for s in named if s.startswith(entity_space)}
+    sources = {s.value for s in members.get(source_class, ()) if isinstance(s, ox.NamedNode)}
 
     known = sorted(set(namespaces) | set(prefixes(c.base).values()), key=len, reverse=True)
     vocabularies = sorted({_namespace(p, known) for p in props} |
