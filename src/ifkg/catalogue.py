@@ -65,20 +65,24 @@ def parse_header(name: str, text: str, strict: bool = True) -> CatalogueQuery:
     fields: dict[str, str] = {}
     params: list[Param] = []
     fname = f"{name}.rq"
+    entries: list[list] = []  # [key, value, line]; "#   more text" continues the entry above
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.startswith("#"):
             if line.strip():
                 break
             continue
         m = _HEADER.match(line)
-        if not m:
+        if m:
+            entries.append([m.group(1), m.group(2).strip(), lineno])
+        elif entries and line.startswith("#  ") and line[1:].strip():
+            entries[-1][1] += " " + line[1:].strip()
+        else:
+            entries.append([None, "", lineno])  # an ordinary comment ends the entry above
+    for key, value, lineno in entries:
+        if key is None:
             continue
-        key, value = m.group(1), m.group(2).strip()
         if key != "param":
-            if key in fields:
-                fields[key] += " " + value
-            else:
-                fields[key] = value
+            fields[key] = f"{fields[key]} {value}" if key in fields else value
             continue
         pm = _PARAM.match(value)
         if not pm:

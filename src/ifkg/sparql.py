@@ -609,8 +609,8 @@ def render_table(header: list[str], rows: list[list[str]], max_width: int = 60,
                  total_width: int | None = None) -> str:
     """An aligned text table; cells wider than ``max_width`` columns wrap onto more lines.
 
-    With ``total_width`` (a terminal's width) the widest columns shrink until the table fits,
-    down to 6 columns each.
+    With ``total_width`` (a terminal's width) the widest columns shrink until the table fits:
+    first down to 20 columns each, then, if need be, down to 6.
     """
     rows = [[c.replace("\r", "").replace("\n", " ") for c in row] for row in rows]
     widths = [display_width(h) for h in header]
@@ -619,11 +619,12 @@ def render_table(header: list[str], rows: list[list[str]], max_width: int = 60,
             widths[i] = max(widths[i], min(max_width, display_width(cell)))
     if total_width:
         room = total_width - 2 * (len(widths) - 1)
-        while sum(widths) > room:
-            i = max(range(len(widths)), key=lambda k: widths[k])
-            if widths[i] <= 6:
-                break
-            widths[i] -= 1
+        for floor in (20, 6):  # shrink the widest columns, long text first
+            while sum(widths) > room:
+                i = max(range(len(widths)), key=lambda k: widths[k])
+                if widths[i] <= floor:
+                    break
+                widths[i] -= 1
     lines = ["  ".join(_pad(h, w) for h, w in zip(header, widths, strict=True)).rstrip(),
              "  ".join("─" * w for w in widths)]
     for row in rows:
