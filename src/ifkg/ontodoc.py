@@ -246,7 +246,9 @@ def terms(c: Compiled, project: Project) -> tuple[_Ontology, list[TermDoc]]:
             if pred in SHOWN:
                 continue
             vals = sorted((onto.value_links(o) for o in onto.values(iri, pred)), key=_text)
-            rows.append(Row("", onto.curie(pred), vals))
+            en = onto.label(pred, "en")
+            rows.append(Row(onto.label(pred, "zh"),
+                            f"{en} ({onto.curie(pred)})" if en else onto.curie(pred), vals))
         docs.append(doc)
     return onto, docs
 
