@@ -9,7 +9,7 @@ every writer gives the same bytes on every run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
@@ -57,6 +57,8 @@ class Compiled:
     quads: list[ox.Quad]
     graphs: dict[str, ox.NamedNode]
     base: str
+    _triples: list[ox.Triple] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
 
     def store(self) -> ox.Store:
         s = ox.Store()
@@ -64,9 +66,11 @@ class Compiled:
         return s
 
     def triples(self) -> list[ox.Triple]:
-        """The union of the named graphs, each triple once, in canonical order."""
-        seen = {q.triple for q in self.quads}
-        return sorted(seen, key=_triple_key)
+        """The union of the named graphs, each triple once, in canonical order (computed once:
+        several exports and the checks ask for it)."""
+        if self._triples is None:
+            self._triples = sorted({q.triple for q in self.quads}, key=_triple_key)
+        return list(self._triples)
 
 
 def _term_key(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) -> str:

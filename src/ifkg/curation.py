@@ -19,7 +19,7 @@ from .evidence import QuoteError, SourceIndex, Span, fold
 from .numbers import QUALIFIERS, UNITS, Figure, decimal_lexical, parse_figure
 from .ontology import OntologyTerms
 from .project import Project
-from .yamlio import line_of, load_yaml
+from .yamlio import line_of, load_yaml, parse_cache
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 INDICATOR_KINDS = ("stock", "flow", "rate", "share", "ratio", "count", "cap", "amount")
@@ -520,7 +520,13 @@ def _measurement(item: Any, src: Source, entities: dict[str, Entity],
 
 
 def load_corpus(project: Project, terms: OntologyTerms) -> tuple[Corpus, list[Problem]]:
-    """Read and check everything under ``graph/``; returns the corpus and all problems found."""
+    """Read and check everything under ``graph/``; returns the corpus and all problems found.
+    Parsed YAML is kept under ``.ifkg-cache/yaml/`` by content digest."""
+    with parse_cache(project.root / ".ifkg-cache" / "yaml"):
+        return _load_corpus(project, terms)
+
+
+def _load_corpus(project: Project, terms: OntologyTerms) -> tuple[Corpus, list[Problem]]:
     col = _Collector()
     entities = _load_entities(project, terms, col)
     indicators = _load_indicators(project, col)

@@ -31,6 +31,9 @@ def parse_ontology(path: Path) -> list[ox.Triple]:
         data = path.read_bytes()
     except OSError as exc:
         raise IfkgError(f"cannot read ontology: {exc.strerror}", path) from None
+    cached = _PARSED.get(data)
+    if cached is not None:   # a build reads the ontology twice; canonical labels cost seconds
+        return list(cached)
     try:
         triples = [q.triple for q in ox.parse(data, ox.RdfFormat.TURTLE)]
     except SyntaxError as exc:
@@ -38,7 +41,13 @@ def parse_ontology(path: Path) -> list[ox.Triple]:
         col = getattr(exc, "offset", None)
         raise IfkgError(f"invalid Turtle: {exc.msg if hasattr(exc, 'msg') else exc}", path, line,
                         col) from None
-    return canonical_blank_nodes(triples)
+    result = canonical_blank_nodes(triples)
+    _PARSED.clear()
+    _PARSED[data] = result
+    return list(result)
+
+
+_PARSED: dict[bytes, list[ox.Triple]] = {}   # the last ontology parsed, by its bytes
 
 
 def canonical_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +18,52 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import IfkgError
 
+_CACHE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("ifkg_yaml_cache",
+                                                                     default=None)
+
+
+@contextlib.contextmanager
+def parse_cache(folder: Path) -> Iterator[None]:
+    """Within this block, :func:`load_yaml` keeps each parsed file in ``folder`` keyed by the
+    SHA-256 of its bytes (ruamel's pure-Python parser is most of a large build's reading time;
+    the pickled tree keeps the line numbers)."""
+    token = _CACHE.set(folder)
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
 
 def load_yaml(path: Path) -> Any:
     """Parse ``path`` with ruamel's round-trip loader, which keeps line numbers and refuses
     duplicate keys (PyYAML silently keeps the last one)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IfkgError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     except OSError as exc:
         raise IfkgError(f"cannot read: {exc.strerror}", path) from None
+    folder = _CACHE.get()
+    if folder is None:
+        return _parse(text, path)
+    import ruamel.yaml
+
+    key = hashlib.sha256(raw + ruamel.yaml.__version__.encode()).hexdigest()
+    cached = folder / f"{key}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return pickle.loads(cached.read_bytes())
+    doc = _parse(text, path)
+    with contextlib.suppress(OSError, pickle.PicklingError, RecursionError):
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(doc, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    return doc
+
+
+def _parse(text: str, path: Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     # keep dates as text: the checks parse them and report a bad one with its line
