@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "ifkg.cli_network",
     "ifkg.cli_viz",
     "ifkg.cli_synth",
+    "ifkg.cli_serve",
 ]
 
 for _name in COMMAND_MODULES:
