@@ -355,7 +355,10 @@ def _describe_error(exc: BaseException, name: str) -> IfkgError:
             a, _, b = pos.partition(":")
             if a.isdigit() and b.isdigit():
                 line, col, text = int(a), int(b), rest
-        return IfkgError(f"SPARQL syntax error: {text.splitlines()[0]}", name, line, col)
+        first = text.splitlines()[0] if text else "invalid query"
+        if len(first) > 160:
+            first = first[:160].rsplit(",", 1)[0] + ", …"
+        return IfkgError(f"SPARQL syntax error: {first}", name, line, col)
     return IfkgError(f"query failed: {type(exc).__name__}: {exc}", name)
 
 
@@ -458,7 +461,7 @@ def execute(store: ox.Store, prepared: Prepared | str, *,
     """
     graphs = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
     if isinstance(prepared, str):
-        prepared = prepare(prepared, base=DEFAULT_BASE, graphs=graphs)
+        prepared = prepare(prepared, base=store_base(graphs), graphs=graphs)
     elif prepared.checked is not _CHECKED:
         prepared = prepare(prepared.text, base=prepared.base, name=prepared.name, graphs=graphs)
     if row_limit is not None and row_limit < 0:
@@ -478,11 +481,21 @@ def execute(store: ox.Store, prepared: Prepared | str, *,
                   variables)
 
 
-def query(store: ox.Store, text: str, *, base: str = DEFAULT_BASE, name: str = "<query>",
+def store_base(graphs: Iterable[str]) -> str:
+    """The base IRI a store was built with, read from its ``{base}graph/facts`` graph."""
+    for g in graphs:
+        if g.endswith("graph/facts"):
+            return g[:-len("graph/facts")]
+    return DEFAULT_BASE
+
+
+def query(store: ox.Store, text: str, *, base: str | None = None, name: str = "<query>",
           **kwargs: Any) -> Result:
-    """``prepare`` then ``execute`` (keyword arguments go to ``execute``)."""
+    """``prepare`` then ``execute`` (keyword arguments go to ``execute``); ``base`` defaults to
+    the one the store was built with."""
     graphs = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
-    return execute(store, prepare(text, base=base, name=name, graphs=graphs), **kwargs)
+    prepared = prepare(text, base=base or store_base(graphs), name=name, graphs=graphs)
+    return execute(store, prepared, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
