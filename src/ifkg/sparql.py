@@ -608,6 +608,8 @@ def _wrap(text: str, width: int) -> list[str]:
             if cur_w + cw > width and cur:
                 lines.append(cur)
                 cur, cur_w = "", 0
+                if ch == " ":  # a wrapped line does not start with the space it broke at
+                    continue
             cur += ch
             cur_w += cw
         lines.append(cur)
