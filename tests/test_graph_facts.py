@@ -162,3 +162,13 @@ def test_load_gives_an_rdflib_dataset_with_the_union(project):
         SELECT ?v WHERE { ?m ifkg:about <https://w3id.org/ifkg/id/entity/shanghai-financing-guarantee-fund> ;
           ifkg:asOf ?d ; schema:value ?v } ORDER BY ?v"""))
     assert Decimal(str(rows[-1][0])) == Decimal("99450000000")
+
+
+def test_show_prints_each_figure_with_its_marked_evidence(project):
+    from cli_helpers import run_ifkg
+
+    res = run_ifkg(project.root, "show", "Shanghai Municipal Policy-based Financing Guarantee Fund")
+    assert res.returncode == 0, res.stderr
+    assert "在保余额: 994.5 亿元 = 99450000000 CCY_CNY (exact, 2024-12-31)" in res.stdout
+    assert "【截至2024年底，市担保基金在保余额994.5亿元】" in res.stdout
+    assert "—launches/推出→ 临创保" in res.stdout

@@ -85,7 +85,7 @@ def show_cmd(
 ) -> None:
     """An entity: its classes, every edge and figure, each with its evidence sentence."""
     from .build import open_store
-    from .describe import show
+    from .describe import mark_quote, show
     from .names import resolve
 
     project = default_project(base)
@@ -102,10 +102,10 @@ def show_cmd(
         arrow = f"—{e['p']}→ {e['other_label']}" if e["dir"] == "out" else \
             f"←{e['p']}— {e['other_label']}"
         date = f" [{e['date']}]" if e["date"] else ""
-        print(f"  {arrow}{date}\n      「{e['sentence']}」")
+        print(f"  {arrow}{date}\n      「{mark_quote(e['sentence'], e['exact'])}」")
     if v.figures:
         print("figures:")
     for f in v.figures:
         when = f["asOf"] or f["period"] or "—"
         print(f"  {f['indicator']}: {f['reported']} = {f['value']} {f['unit']} ({f['qualifier']}, "
-              f"{when})\n      「{f['sentence']}」")
+              f"{when})\n      「{mark_quote(f['sentence'], f['exact'])}」")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from .evidence import fold
 from .names import label
 from .namespaces import IFKG, RDF
 
@@ -67,15 +68,16 @@ def show(store: ox.Store, iri: str) -> EntityView:
         store, f"SELECT ?a WHERE {{ {e} <http://www.w3.org/2004/02/skos/core#altLabel> ?a }}")]
     edges = _rows(store, f"""
         PREFIX ifkg: <{IFKG}> PREFIX rdf: <{RDF}> PREFIX oa: <http://www.w3.org/ns/oa#>
-        SELECT ?dir ?p ?other ?sentence ?exact ?date WHERE {{
+        SELECT ?dir ?p ?pzh ?other ?sentence ?exact ?date WHERE {{
           {{ ?st rdf:subject {e} ; rdf:object ?other . BIND("out" AS ?dir) }}
           UNION {{ ?st rdf:object {e} ; rdf:subject ?other . BIND("in" AS ?dir) }}
           ?st a ifkg:Statement ; rdf:predicate ?p ; ifkg:evidence ?ev .
           ?ev ifkg:sentence ?sentence ; oa:hasSelector ?sel . ?sel oa:exact ?exact .
           OPTIONAL {{ ?st ifkg:date ?date }}
+          OPTIONAL {{ ?p <http://www.w3.org/2000/01/rdf-schema#label> ?pzh FILTER(LANG(?pzh) = "zh") }}
         }} ORDER BY ?dir ?p ?other""")
     for r in edges:
-        r["p"] = r["p"].rsplit("#", 1)[-1]
+        r["p"] = r["p"].rsplit("#", 1)[-1] + (f"/{r['pzh']}" if r["pzh"] else "")
         r["other_label"] = label(store, r["other"])
     figures = _rows(store, f"""
         PREFIX ifkg: <{IFKG}> PREFIX schema: <https://schema.org/> PREFIX oa: <http://www.w3.org/ns/oa#>
@@ -94,3 +96,12 @@ def show(store: ox.Store, iri: str) -> EntityView:
         ORDER BY ?s""")]
     return EntityView(iri, label(store, iri, "zh"), label(store, iri, "en"), classes, aliases,
                       edges, figures, mentions)
+
+
+def mark_quote(sentence: str, exact: str) -> str:
+    """The sentence with the quoted span in 【】, so the reader sees what states the fact."""
+    q = fold(exact)
+    i = sentence.find(q)
+    if i < 0 or q == sentence:
+        return sentence
+    return f"{sentence[:i]}【{q}】{sentence[i + len(q):]}"
