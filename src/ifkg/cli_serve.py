@@ -29,10 +29,10 @@ def serve_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run; its "
                        "worker is then killed and the client gets 503.")] = 10.0,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows (or triples) one answer "
-                        "holds at most; more are cut and flagged X-IFKG-Truncated: true.")] = 10_000,
+                        "holds at most; more are cut and flagged with X-IFKG-Truncated: true.")] = 10_000,
     max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="Largest "
-                                 "request body or query string in bytes (413 above).")] = 65_536,
-    max_concurrent_queries: Annotated[int, typer.Option("--max-concurrent-queries", help=""
+                                 "request body or query string, in bytes (413 above).")] = 65_536,
+    max_concurrent_queries: Annotated[int, typer.Option("--max-concurrent-queries", help=
                                       "Queries running at once; a request that finds no free "
                                       "slot within the time limit gets 503.")] = 4,
     max_connections: Annotated[int, typer.Option("--max-connections", help="Open connections "

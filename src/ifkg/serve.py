@@ -112,6 +112,9 @@ def _fork_release() -> None:
 os.register_at_fork(before=STORE_LOCK.acquire, after_in_parent=_fork_release,
                     after_in_child=_fork_release)
 
+PARSE_LOCK = threading.Lock()
+"""rdflib's SPARQL parser (pyparsing) is not thread-safe: one parse at a time."""
+
 
 # --------------------------------------------------------------------------------------------
 # Requests, responses, errors
@@ -390,6 +393,7 @@ class App:
         self.slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
         self.static = _static_files()
         self.catalogue = catalogue.catalogue()
+        self._prepared: dict[str, Any] = {}  # catalogue queries, parsed once
         self.labels = _labels(store)
         self.templates = {n: _template(n) for n in ("entity.html", "query.html")}
         self.routes = [
@@ -512,7 +516,8 @@ class App:
             raise HTTPError(400, f"query nests brackets {depth} deep; at most {MAX_NESTING} "
                             "levels are accepted")
         try:
-            return sparql.prepare(text, base=self.base, name=name, graphs=self.graphs)
+            with PARSE_LOCK:
+                return sparql.prepare(text, base=self.base, name=name, graphs=self.graphs)
         except IfkgError as exc:
             raise HTTPError(400, exc.one_line()) from None
         except RecursionError:
@@ -540,6 +545,8 @@ class App:
     def _choose(self, req: Request, form: str, explicit: str | None = None) -> tuple[str, str]:
         """(format, media type) for a result of ``form``: ``explicit`` wins, then Accept."""
         types = GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
+        if explicit is not None and types is GRAPH_TYPES:
+            explicit = {"xml": "rdfxml", "json": "jsonld"}.get(explicit, explicit)
         if explicit is not None:
             if explicit not in types.values():
                 raise HTTPError(400, f"format '{explicit}' does not fit a {form} query; use "
@@ -681,7 +688,9 @@ class App:
                 raise HTTPError(400, f"query '{cq.name}' has no parameter '{key}' "
                                 f"(parameters: {known})")
             given[key] = values[0]
-        prepared = self.prepare(cq.text, f"{cq.name}.rq")
+        prepared = self._prepared.get(cq.name)
+        if prepared is None:
+            prepared = self._prepared[cq.name] = self.prepare(cq.text, f"{cq.name}.rq")
         html_page = suffix == "html"
         fmt = None
         if not html_page:
@@ -918,77 +927,102 @@ class App:
             return f"<code>_:{esc(t.value)}</code>"
         return esc(str(t))
 
-    def resource_page(self, iri: str) -> Response:
-        from .describe import show
+    def _select(self, query: str, iri: str) -> list[dict[str, Any]]:
+        """Rows of a fixed in-process SELECT with ``?e`` bound to ``iri`` (under STORE_LOCK)."""
+        res = self.store.query(query, prefixes=self.prefixes, use_default_graph_as_union=True,
+                               substitutions={ox.Variable("e"): ox.NamedNode(iri)})
+        names = [v.value for v in res.variables]
+        return [{n: row[n] for n in names} for row in res]
 
+    def resource_page(self, iri: str) -> Response:
         node = ox.NamedNode(iri)
         with STORE_LOCK:
             outgoing = sorted(((q.predicate, q.object, q.graph_name)
                                for q in self.store.quads_for_pattern(node, None, None)), key=str)
             incoming = sorted(((q.subject, q.predicate, q.graph_name)
                                for q in self.store.quads_for_pattern(None, None, node)), key=str)
-            view = show(self.store, iri) if iri.startswith(self.base + "id/entity/") else None
+            edges = self._select(EDGES_QUERY, iri)
+            figures = self._select(FIGURES_QUERY, iri)
+            mentions = self._select(MENTIONS_QUERY, iri)
         zh, en = self.label(iri, "zh"), self.label(iri, "en")
-        sections = []
-        if view is not None:
-            sections.append(self._entity_sections(view))
-        sections.append(self._triples_section(outgoing, incoming))
+        sections = [self._edges_section(edges), self._figures_section(figures),
+                    self._mentions_section(mentions), self._triples_section(outgoing, incoming)]
         classes = [o for p, o, _ in outgoing if p.value == RDF + "type"]
+        aliases = [o.value for p, o, _ in outgoing if p.value == SKOS + "altLabel"]
         local = self.local(iri) or iri
         return self._page("entity.html", {
             "TITLE": esc(f"{zh} · {en}" if en != zh else zh), "NAME_ZH": esc(zh),
             "NAME_EN": esc(en if en != zh else ""), "IRI": esc(iri),
             "CLASSES": " · ".join(self._term_html(c) for c in classes),
-            "ALIASES": esc("、".join(view.aliases)) if view and view.aliases else "",
+            "ALIASES": esc("、".join(sorted(set(aliases)))),
             "TTL": esc(local + ".ttl"), "JSONLD": esc(local + ".jsonld"), "NT": esc(local + ".nt"),
-            "SECTIONS": "\n".join(sections)})
+            "SECTIONS": "\n".join(x for x in sections if x)})
 
-    def _evidence(self, sentence: str, exact: str) -> str:
-        i = sentence.find(exact) if exact else -1
-        if i < 0:
-            return f'<blockquote class="evidence">{esc(sentence)}</blockquote>'
-        return (f'<blockquote class="evidence">{esc(sentence[:i])}<mark>{esc(exact)}</mark>'
-                f'{esc(sentence[i + len(exact):])}</blockquote>')
+    def _evidence(self, sentence: Any, exact: Any) -> str:
+        """The sentence with the quote marked (whitespace inside the quote may differ)."""
+        if sentence is None:
+            return ""
+        text = sentence.value
+        chars = [re.escape(c) for c in (exact.value if exact is not None else "")
+                 if not c.isspace()]
+        m = re.search(r"\s*".join(chars), text) if chars else None
+        if m is None:
+            return f'<blockquote class="evidence">{esc(text)}</blockquote>'
+        return (f'<blockquote class="evidence">{esc(text[:m.start()])}<mark>'
+                f'{esc(m.group())}</mark>{esc(text[m.end():])}</blockquote>')
 
-    def _entity_sections(self, view: Any) -> str:
-        from .namespaces import IFKG
+    def _both(self, t: Any) -> str:
+        """A link with the zh label, then the en label."""
+        if not isinstance(t, ox.NamedNode):
+            return self._term_html(t)
+        en = self.label(t.value, "en")
+        tail = f' <span lang="en">{esc(en)}</span>' if en != self.label(t.value, "zh") else ""
+        return self._link(t.value) + tail
 
-        out = []
-        if view.edges:
-            rows = []
-            for e in view.edges:
-                p = IFKG + e["p"]
-                arrow = "→" if e["dir"] == "out" else "←"
-                rows.append(
-                    f'<tr class="edge edge-{esc(e["dir"])}"><td>{arrow}</td>'
-                    f'<td>{self._link(p)} <span lang="en">{esc(self.label(p, "en"))}</span></td>'
-                    f'<td>{self._link(e["other"])} <span lang="en">'
-                    f'{esc(self.label(e["other"], "en"))}</span></td><td>{esc(e.get("date", ""))}'
-                    f'</td><td>{self._evidence(e["sentence"], e["exact"])}</td></tr>')
-            out.append('<section id="relations"><h2>关系 <span lang="en">Relations</span></h2>'
-                       '<table><thead><tr><th></th><th>关系 relation</th><th>对象 entity</th>'
-                       '<th>日期 date</th><th>原文 evidence</th></tr></thead><tbody>'
-                       + "".join(rows) + "</tbody></table></section>")
-        if view.figures:
-            rows = []
-            for f in view.figures:
-                when = f.get("asOf") or f.get("period") or ""
-                rows.append(
-                    f'<tr class="figure"><td><a href="{esc(self.local(f["m"]) or f["m"])}">'
-                    f'{esc(f["indicator"])}</a></td><td>{esc(f["reported"])}</td>'
-                    f'<td class="value">{esc(f["value"])} {esc(f["unit"])}</td>'
-                    f'<td>{esc(f["qualifier"])}</td><td>{esc(when)}</td>'
-                    f'<td>{self._evidence(f["sentence"], f["exact"])}</td></tr>')
-            out.append('<section id="figures"><h2>数值 <span lang="en">Figures</span></h2>'
-                       '<table><thead><tr><th>指标 indicator</th><th>原文 reported</th>'
-                       '<th>数值 value</th><th>限定 qualifier</th><th>时点 date</th>'
-                       '<th>原文 evidence</th></tr></thead><tbody>' + "".join(rows)
-                       + "</tbody></table></section>")
-        if view.mentions:
-            out.append('<section id="mentions"><h2>提及 <span lang="en">Mentioned in</span></h2>'
-                       + "".join(f'<blockquote class="evidence">{esc(s)}</blockquote>'
-                                 for s in view.mentions) + "</section>")
-        return "\n".join(out)
+    def _edges_section(self, edges: list[dict[str, Any]]) -> str:
+        if not edges:
+            return ""
+        rows = []
+        for e in edges:
+            d = e["dir"].value
+            rows.append(
+                f'<tr class="edge edge-{esc(d)}"><td>{"→" if d == "out" else "←"}</td>'
+                f'<td>{self._both(e["p"])}</td><td>{self._both(e["other"])}</td>'
+                f'<td>{self._term_html(e["date"])}</td>'
+                f'<td>{self._evidence(e["sentence"], e["exact"])}</td>'
+                f'<td><a href="{esc(self.local(e["st"].value) or e["st"].value)}">陈述</a></td></tr>')
+        return ('<section id="relations"><h2>关系 <span lang="en">Relations</span></h2>'
+                '<table><thead><tr><th></th><th>关系 relation</th><th>对象 entity</th>'
+                '<th>日期 date</th><th>原文 evidence</th><th></th></tr></thead><tbody>'
+                + "".join(rows) + "</tbody></table></section>")
+
+    def _figures_section(self, figures: list[dict[str, Any]]) -> str:
+        if not figures:
+            return ""
+        rows = []
+        for f in figures:
+            when = f["asOf"] if f["asOf"] is not None else f["period"]
+            unit = _tail(f["unit"].value) if f["unit"] is not None else ""
+            value = f["value"].value if f["value"] is not None else ""
+            rows.append(
+                f'<tr class="figure"><td>{self._both(f["ind"])}</td>'
+                f'<td>{self._term_html(f["reported"])}</td>'
+                f'<td class="value"><a href="{esc(self.local(f["m"].value) or f["m"].value)}">'
+                f'{esc(value)} {esc(unit)}</a></td><td>{self._term_html(f["qualifier"])}</td>'
+                f'<td>{self._term_html(when)}</td>'
+                f'<td>{self._evidence(f["sentence"], f["exact"])}</td></tr>')
+        return ('<section id="figures"><h2>数值 <span lang="en">Figures</span></h2>'
+                '<table><thead><tr><th>指标 indicator</th><th>原文 reported</th>'
+                '<th>数值 value</th><th>限定 qualifier</th><th>时点 date</th>'
+                '<th>原文 evidence</th></tr></thead><tbody>' + "".join(rows)
+                + "</tbody></table></section>")
+
+    def _mentions_section(self, mentions: list[dict[str, Any]]) -> str:
+        if not mentions:
+            return ""
+        return ('<section id="mentions"><h2>提及 <span lang="en">Mentioned in</span></h2>'
+                + "".join(self._evidence(m["sentence"], m["exact"]) for m in mentions)
+                + "</section>")
 
     def _triples_section(self, outgoing: list[tuple[Any, Any, Any]],
                          incoming: list[tuple[Any, Any, Any]]) -> str:
@@ -1009,6 +1043,31 @@ class App:
                          "</thead><tbody>" + "".join(back) + "</tbody></table>")
         parts.append("</section>")
         return "".join(parts)
+
+
+EDGES_QUERY = """
+SELECT ?e ?dir ?st ?p ?other ?date ?sentence ?exact WHERE {
+  { ?st rdf:subject ?e ; rdf:object ?other . BIND("out" AS ?dir) }
+  UNION { ?st rdf:object ?e ; rdf:subject ?other . BIND("in" AS ?dir) }
+  ?st a ifkg:Statement ; rdf:predicate ?p .
+  OPTIONAL { ?st ifkg:date ?date }
+  OPTIONAL { ?st ifkg:evidence ?ev . ?ev ifkg:sentence ?sentence .
+             OPTIONAL { ?ev oa:hasSelector ?sel . ?sel oa:exact ?exact } }
+} ORDER BY ?dir ?p ?other ?st"""
+FIGURES_QUERY = """
+SELECT ?e ?m ?ind ?reported ?value ?unit ?qualifier ?asOf ?period ?sentence ?exact WHERE {
+  ?m a ifkg:Measurement ; ifkg:about ?e ; ifkg:indicator ?ind .
+  OPTIONAL { ?m ifkg:reportedAs ?reported } OPTIONAL { ?m schema:value ?value }
+  OPTIONAL { ?m ifkg:unit ?unit } OPTIONAL { ?m ifkg:qualifier ?qualifier }
+  OPTIONAL { ?m ifkg:asOf ?asOf } OPTIONAL { ?m ifkg:period ?period }
+  OPTIONAL { ?m ifkg:evidence ?ev . ?ev ifkg:sentence ?sentence .
+             OPTIONAL { ?ev oa:hasSelector ?sel . ?sel oa:exact ?exact } }
+} ORDER BY ?ind ?m"""
+MENTIONS_QUERY = """
+SELECT DISTINCT ?e ?sentence ?exact WHERE {
+  ?e ifkg:evidence ?ev . ?ev ifkg:sentence ?sentence .
+  OPTIONAL { ?ev oa:hasSelector ?sel . ?sel oa:exact ?exact }
+} ORDER BY ?sentence"""
 
 
 def _tail(iri: str) -> str:
