@@ -751,7 +751,8 @@ class App:
                 f'value="{esc(given.get(p.name, p.default or ""))}"> '
                 f'<span class="hint">{esc(p.meaning)} ({esc(p.type)})</span></label>'
                 for p in cq.params)
-            form = (f'<form method="get" action="/queries/{esc(cq.name)}.html">{fields}'
+            form = (f'<form id="ifkg-params" method="get" action="/queries/{esc(cq.name)}.html">'
+                    f'{fields}'
                     '<button type="submit">运行 Run</button></form>')
         qs = "&".join(f"{esc(k)}={esc(v)}" for k, v in given.items())
         q = f"?{qs}" if qs else ""
