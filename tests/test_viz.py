@@ -151,10 +151,10 @@ def test_parallel_relations_are_kept_and_drawn_apart():
         drawn = [e for e in data["edges"] if tuple(sorted((e["from"], e["to"]))) == pair]
         assert len(drawn) == pairs[pair]
         # each edge curves differently (relative to the pair's direction): none hides another
-        shapes = {(e["sm"] if e["sm"] is False else
-                   (e["sm"]["type"] if e["from"] < e["to"] else
-                    {"curvedCW": "curvedCCW", "curvedCCW": "curvedCW"}[e["sm"]["type"]],
-                    e["sm"]["roundness"])) for e in drawn}
+        shapes = {(e["smooth"] if e["smooth"] is False else
+                   (e["smooth"]["type"] if e["from"] < e["to"] else
+                    {"curvedCW": "curvedCCW", "curvedCCW": "curvedCW"}[e["smooth"]["type"]],
+                    e["smooth"]["roundness"])) for e in drawn}
         assert len(shapes) == len(drawn)
 
 

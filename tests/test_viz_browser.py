@@ -249,7 +249,7 @@ def test_language_switch_size_switch_and_class_filter(seed, seed_page):
     # unticking a class hides its entities and their relations; ticking shows them again
     row = p.page.locator("#ifkg-legend li", has_text="金融机构")
     cat_nodes = {n["id"] for n in payload(p.page.content())["nodes"]
-                 if n["cat"] == "FinancialInstitution"}
+                 if n["group"] == "FinancialInstitution"}
     assert cat_nodes
     row.locator("input").uncheck()
     drawn = set(p.js("window.ifkgNetwork.body.nodeIndices"))
@@ -274,7 +274,7 @@ def test_path_view_keeps_parallel_edges_and_an_edge_click_shows_its_evidence(
         assert "科担贷" in {d["zh"] for _, d in view.graph.nodes(data=True)}
         # click the middle of a straight edge: its evidence sentence shows
         edges = payload(page)["edges"]
-        e = next(e for e in edges if e["sm"] is False)
+        e = next(e for e in edges if e["smooth"] is False)
         mid = p.js("""([a, b]) => { const net = window.ifkgNetwork, pos = net.getPositions([a, b]);
             net.moveTo({position: {x: (pos[a].x + pos[b].x) / 2, y: (pos[a].y + pos[b].y) / 2},
                         scale: 1, animation: false});

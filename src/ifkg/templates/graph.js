@@ -25,11 +25,9 @@
     square: "\u25A0", database: "\u25A0", text: "T", diamond: "\u25C6", triangle: "\u25B2",
     triangleDown: "\u25BC", star: "\u2605", hexagon: "\u2B22"};
 
-  /* shapes that draw the label inside; viz.py's LABEL_INSIDE and _radius assume these sizes */
-  var INSIDE = new Set(["box", "ellipse", "circle", "database", "text"]);
   var lang = data.lang === "en" ? "en" : "zh";
   var sizeBy = data.sizeBy === "money" ? "money" : "degree";
-  var nodeById = new Map(), edgeById = new Map(), catByKey = new Map(), kindByKey = new Map();
+  var nodeById = new Map(), edgeById = new Map(), kindByKey = new Map();
   var incident = new Map();
   data.nodes.forEach(function (n) { nodeById.set(n.id, n); incident.set(n.id, []); });
   data.edges.forEach(function (e) {
@@ -37,7 +35,6 @@
     incident.get(e.from).push(e);
     if (e.to !== e.from) { incident.get(e.to).push(e); }
   });
-  data.legend.forEach(function (r) { catByKey.set(r.key, r); });
   data.kinds.forEach(function (k) { kindByKey.set(k.key, k); });
   var hiddenCats = new Set(), hiddenKinds = new Set();
   var selected = null;  // {type: "node"|"edge", id}
@@ -57,40 +54,29 @@
     var l = data.classLabels[c];
     return l ? pick(l[0], l[1]) : c;
   }
-  function shade(hex, f) {
-    var h = hex.replace("#", "");
-    if (h.length === 3) { h = h[0] + h[0] + h[1] + h[1] + h[2] + h[2]; }
-    var out = "#";
-    for (var i = 0; i < 6; i += 2) {
-      var v = Math.max(0, Math.min(255, Math.round(parseInt(h.slice(i, i + 2), 16) * f)));
-      out += (v < 16 ? "0" : "") + v.toString(16);
-    }
+
+  /* vis-network gets only these attributes of pyvis's nodes and edges (never a `title`, which
+     it would show as HTML); the rest is the page's own data */
+  var NODE_KEYS = ["id", "label", "shape", "group", "size", "font", "widthConstraint", "x", "y",
+    "physics", "borderWidth", "shadow"];
+  var EDGE_KEYS = ["id", "from", "to", "arrows", "color", "smooth", "label"];
+  function only(item, keys) {
+    var out = {};
+    keys.forEach(function (k) { if (item[k] !== undefined) { out[k] = item[k]; } });
     return out;
   }
-
   function visNode(n) {
-    var cat = catByKey.get(n.cat);
-    var s = sizeBy === "money" ? n.sm : n.sd;
-    return {
-      id: n.id, label: nodeName(n), x: n.x, y: n.y, shape: cat.shape,
-      size: 9 + 24 * s, font: {size: INSIDE.has(cat.shape) ? 14 + 4 * s : 13 + 6 * s},
-      borderWidth: n.hl ? 4 : 1,
-      color: {background: cat.colour, border: n.hl ? "#000000" : shade(cat.colour, 0.6),
-        highlight: {background: cat.colour, border: "#000000"},
-        hover: {background: cat.colour, border: "#000000"}},
-      hidden: hiddenCats.has(n.cat)
-    };
+    var out = only(n, NODE_KEYS);
+    out.hidden = hiddenCats.has(n.group);
+    return out;
   }
   function edgeHidden(e) {
-    return hiddenKinds.has(e.k) || hiddenCats.has(nodeById.get(e.from).cat) ||
-      hiddenCats.has(nodeById.get(e.to).cat);
+    return hiddenKinds.has(e.k) || hiddenCats.has(nodeById.get(e.from).group) ||
+      hiddenCats.has(nodeById.get(e.to).group);
   }
   function visEdge(e) {
-    var k = kindByKey.get(e.k);
-    var c = k ? k.colour : "#999999";
-    var out = {id: e.id, from: e.from, to: e.to, smooth: e.sm, hidden: edgeHidden(e),
-      color: {color: c, highlight: c, hover: c, opacity: 0.85}};
-    if (data.edgeLabels) { out.label = pick(e.lz, e.le); }
+    var out = only(e, EDGE_KEYS);
+    out.hidden = edgeHidden(e);
     return out;
   }
 
@@ -239,7 +225,7 @@
 
   /* ---- legend with class filter, edge kinds with kind filter ---- */
   function refreshVisibility() {
-    nodes.update(data.nodes.map(function (n) { return {id: n.id, hidden: hiddenCats.has(n.cat)}; }));
+    nodes.update(data.nodes.map(function (n) { return {id: n.id, hidden: hiddenCats.has(n.group)}; }));
     edges.update(data.edges.map(function (e) { return {id: e.id, hidden: edgeHidden(e)}; }));
   }
   function legendRow(text, count, swatch, checked, onToggle) {
@@ -318,8 +304,8 @@
     return best;
   }
   function focusNode(n) {
-    if (hiddenCats.has(n.cat)) {
-      hiddenCats.delete(n.cat);
+    if (hiddenCats.has(n.group)) {
+      hiddenCats.delete(n.group);
       refreshVisibility();
       renderLegend();
     }
@@ -369,7 +355,11 @@
   if (!data.nodes.some(function (n) { return n.money; })) { sizeSel.options[1].disabled = true; }
   sizeSel.addEventListener("change", function () {
     sizeBy = this.value === "money" ? "money" : "degree";
-    nodes.update(data.nodes.map(visNode));
+    nodes.update(data.nodes.map(function (n) {
+      var v = n.vs[sizeBy];
+      return {id: n.id, size: v[0], font: Object.assign({}, n.font, {size: v[1]}),
+        widthConstraint: {maximum: v[2]}};
+    }));
   });
   $("ifkg-fit").addEventListener("click", function () { network.fit({animation: false}); });
 
