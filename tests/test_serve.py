@@ -615,3 +615,37 @@ def test_load_test_refuses_targets_off_loopback() -> None:
                         "http://192.0.2.1:8080/", "--seconds", "1"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode != 0 and "not a loopback address" in r.stderr
+
+
+def test_connection_flood_is_capped_and_the_server_recovers(project, built) -> None:
+    import socket
+
+    server, client = start(project, built, max_connections=2)
+    idle = []
+    try:
+        for _ in range(2):  # two clients that connect and say nothing
+            s = socket.create_connection((client.host, client.port))
+            idle.append(s)
+        time.sleep(0.3)
+        r = client.get("/sparql?query=ASK%7B%7D")
+        assert r.status == 503
+        for s in idle:
+            s.close()
+        deadline = time.monotonic() + 10
+        while (r := client.sparql(BALANCE)).status == 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert r.status == 200
+    finally:
+        for s in idle:
+            s.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_head_and_the_catalogue_list_page(served: Client) -> None:
+    head = served.request("HEAD", "/id/entity/linchuangbao.ttl")
+    get = served.get("/id/entity/linchuangbao.ttl")
+    assert head.status == 200 and head.body == b""
+    assert int(head.headers["content-length"]) == len(get.body)
+    assert served.get("/queries", "text/html").headers["location"] == "/query#catalogue"
+    assert served.get("/queries", "application/json").json()[0]["url"].startswith("/queries/")
