@@ -53,6 +53,9 @@ def serve_cmd(
                         max_concurrent_queries=max_concurrent_queries,
                         max_connections=max_connections, cors=cors)
     project = default_project(base)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"ifkg: warning: listening on {host}: anyone who can reach this address can "
+              "query the graph", file=sys.stderr)
     print("ifkg: loading the graph…", file=sys.stderr, flush=True)
     server = make_server(project, host, port, settings, quiet=quiet)
     url = server.url

@@ -1217,6 +1217,16 @@ class Server(ThreadingHTTPServer):
         finally:
             self.connections.release()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one line in the log; anything else its traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.info("%s: %s", client_address[0], type(exc).__name__)
+        else:
+            log.error("error serving %s\n%s", client_address[0], traceback.format_exc())
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
