@@ -524,8 +524,7 @@ class App:
             raise HTTPError(400, f"query nests too deeply to parse (at most {MAX_NESTING} "
                             "levels of brackets)") from None
 
-    def results(self, req: Request, result: Any, fmt: str, params: Mapping[str, Any]
-                | None = None) -> Response:
+    def results(self, req: Request, result: Any, fmt: str) -> Response:
         """Serialise a query result in ``fmt`` with the truncation headers."""
         from . import sparql
 
@@ -691,31 +690,29 @@ class App:
         prepared = self._prepared.get(cq.name)
         if prepared is None:
             prepared = self._prepared[cq.name] = self.prepare(cq.text, f"{cq.name}.rq")
-        html_page = suffix == "html"
-        fmt = None
-        if not html_page:
-            explicit = SUFFIX_FORMATS.get(suffix) if suffix else None
-            if explicit == "json" and prepared.form in ("CONSTRUCT", "DESCRIBE"):
-                explicit = "jsonld"
-            if explicit is None:
-                types = GRAPH_TYPES if prepared.form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
-                offer = negotiate(req.header("accept"), ["text/html", *types])
-                html_page = offer == "text/html"
-                if offer is None:
-                    raise _not_acceptable(req.header("accept"), ["text/html", *types])
-                fmt = None if html_page else types[offer]  # type: ignore[index]
-            else:
-                fmt, _ = self._choose(req, prepared.form, explicit)
+        fmt = None if suffix == "html" else self._catalogue_format(req, prepared.form, suffix)
         with STORE_LOCK:
             try:
                 values = bindings(self.store, cq, given, self.base)
             except IfkgError as exc:
                 raise HTTPError(400, exc.one_line()) from None
         result = self.run(prepared, bindings=values)
-        if not html_page:
-            assert fmt is not None  # noqa: S101 — set above whenever html_page is false
+        if fmt is not None:
             return self.results(req, result, fmt)
         return self.catalogue_page(cq, given, result)
+
+    def _catalogue_format(self, req: Request, form: str, suffix: str | None) -> str | None:
+        """The result format of a catalogue URL (None: the HTML page)."""
+        graph = form in ("CONSTRUCT", "DESCRIBE")
+        if suffix is not None:
+            explicit = SUFFIX_FORMATS[suffix]
+            return self._choose(req, form, "jsonld" if graph and explicit == "json"
+                                else explicit)[0]
+        types = GRAPH_TYPES if graph else RESULT_TYPES
+        offer = negotiate(req.header("accept"), ["text/html", *types])
+        if offer is None:
+            raise _not_acceptable(req.header("accept"), ["text/html", *types])
+        return None if offer == "text/html" else types[offer]
 
     # ---- pages -------------------------------------------------------------------------
 
