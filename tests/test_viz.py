@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
@@ -23,6 +25,10 @@ from ifkg.errors import IfkgError
 from ifkg.namespaces import EDGE_KINDS, IFKG
 from ifkg.network import project_graph
 from ifkg.viz import (
+    EDGE_LENGTH,
+    FONT_SIZE,
+    LABEL_INSIDE,
+    SPRING_MAX,
     STATIC,
     VIS_NETWORK_SHA256,
     VIS_NETWORK_VERSION,
@@ -177,12 +183,15 @@ def test_export_bytes_do_not_depend_on_the_hash_seed(built, project):
 
 
 def test_large_layout_is_deterministic_across_hash_seeds():
+    # 600 entities in one component: more than SPRING_MAX, so Louvain communities, each laid
+    # out by Kamada-Kawai or Fruchterman-Reingold, placed by a layout of the community graph
+    assert 600 > SPRING_MAX
     code = ("import hashlib, sys; sys.path.insert(0, 'tests'); "
             "from viz_helpers import synthetic_graph; from ifkg.viz import render_html; "
-            "print(hashlib.sha256(render_html(synthetic_graph(400), title='t').encode())"
+            "print(hashlib.sha256(render_html(synthetic_graph(600), title='t').encode())"
             ".hexdigest())")
     assert _sha_in_subprocess(code, "1") == _sha_in_subprocess(code, "2") == hashlib.sha256(
-        render_html(synthetic_graph(400), title="t").encode()).hexdigest()
+        render_html(synthetic_graph(600), title="t").encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +256,59 @@ def test_layout_is_deterministic_and_keeps_nodes_apart():
     box = (min(x for x, _ in main), max(x for x, _ in main),
            min(y for _, y in main), max(y for _, y in main))
     assert all(not (box[0] <= x <= box[1] and box[2] <= y <= box[3]) for x, y in lone)
+
+
+def test_layout_keeps_room_for_wide_nodes_and_packs_components_largest_first():
+    H = nx.MultiDiGraph([("a", "b"), ("c", "d"), ("d", "e")])
+    small = layout(H)
+    wide = layout(H, radius={"a": 100.0, "b": 100.0})
+    # an edge is EDGE_LENGTH plus both nodes' reach long
+    for pos, want in ((small, EDGE_LENGTH + 20), (wide, EDGE_LENGTH + 200)):
+        assert abs(math.dist(pos["a"], pos["b"]) - want) <= 1.5
+    # components never overlap, and the larger one (c-d-e) comes first: above, or on the left
+    cde = [small[n] for n in "cde"]
+    ab = [small[n] for n in "ab"]
+    top = (min(y for _, y in cde), min(y for _, y in ab))
+    assert top[0] < top[1] - 20 or max(x for x, _ in cde) < min(x for x, _ in ab) - 20
+    # a component larger than SPRING_MAX is split into communities and still gets every node
+    # its own place
+    big = synthetic_graph(SPRING_MAX + 200)
+    pos = layout(big)
+    assert len(pos) == big.number_of_nodes() == len(set(pos.values()))
+
+
+def test_nodes_edges_and_options_come_from_a_pyvis_network(built, G):
+    data = payload(built.files["graph.html"].decode("utf-8"))
+    nodes = {n["id"]: n for n in data["nodes"]}
+    fund = nodes[FUND]
+    # add_node: our attributes, the label in the page's first language, the class as group
+    assert (fund["label"], fund["group"], fund["physics"]) == ("市担保基金", "Fund", False)
+    assert isinstance(fund["x"], int) and isinstance(fund["y"], int)
+    # a directed pyvis Network's add_edge marks each edge with an arrow, and keeps them all
+    assert {e["arrows"] for e in data["edges"]} == {"to"}
+    assert len(data["edges"]) == G.number_of_edges()
+    # nothing carries a title (vis-network would show it as HTML)
+    assert not any("title" in item for item in [*data["nodes"], *data["edges"]])
+    options = data["options"]
+    # set through pyvis's API (physics off, no stabilisation, own edge colours) ...
+    assert options["configure"] == {"enabled": False}
+    assert options["physics"]["enabled"] is False
+    assert options["physics"]["stabilization"]["enabled"] is False
+    assert options["edges"]["color"]["inherit"] is False
+    assert options["edges"]["smooth"]["enabled"] is False
+    # ... and merged as a dict: set_options would have stripped the spaces of the font face
+    assert options["nodes"]["font"]["face"] == "Noto Sans CJK SC, sans-serif"
+    # every class in the legend is a vis-network group with the ontology's colour and shape
+    for row in data["legend"]:
+        group = options["groups"][row["key"]]
+        assert (group["color"]["background"], group["shape"]) == (row["colour"], row["shape"])
+    assert {n["group"] for n in nodes.values()} == set(options["groups"])
+    # the heaviest node has the largest label; labels inside a shape have no white stroke
+    top = max(G.nodes, key=G.degree)
+    assert nodes[top]["font"]["size"] == max(n["font"]["size"] for n in nodes.values())
+    assert min(n["font"]["size"] for n in nodes.values()) == FONT_SIZE
+    for n in nodes.values():
+        assert (n["font"].get("strokeWidth") == 0) == (n["shape"] in LABEL_INSIDE)
 
 
 # ---------------------------------------------------------------------------------------------

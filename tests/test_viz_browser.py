@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from ifkg.network import project_graph
-from ifkg.viz import EXPORT_TITLE, render_html, select_view, style_from_store
+from ifkg.viz import (
+    EXPORT_TITLE,
+    LABEL_HIDE_PX,
+    render_html,
+    select_view,
+    style_from_store,
+)
 from viz_helpers import (
     ENT,
     HOSTILE_TITLE,
@@ -166,6 +172,18 @@ def test_seed_page_offline_lays_out_every_entity_and_relation(seed, seed_page, t
     # physics is off: vis-network drew the layout computed in Python
     data = {n["id"]: (n["x"], n["y"]) for n in payload(seed[1].read_text("utf-8"))["nodes"]}
     assert all((round(v["x"]), round(v["y"])) == data[k] for k, v in got["positions"].items())
+    # vis-network holds no title (it would show one as HTML)
+    assert p.js("""() => { const d = window.ifkgNetwork.body.data;
+        return [...d.nodes.get(), ...d.edges.get()].filter(x => 'title' in x).length; }""") == 0
+    # the overview is readable: the whole graph is in view and the five heaviest entities'
+    # names are drawn at LABEL_HIDE_PX or more on screen (smaller ones wait for a zoom)
+    scale = p.js("window.ifkgNetwork.getScale()")
+    heavy = sorted(G.nodes, key=lambda n: (-G.degree(n), n))[:5]
+    fonts = p.js("(ids) => ids.map(id => window.ifkgNetwork.body.data.nodes.get(id).font.size)",
+                 heavy)
+    assert scale > 0.2 and all(f * scale >= LABEL_HIDE_PX for f in fonts), (scale, fonts)
+    assert p.js("""(ids) => ids.every(id =>
+        window.ifkgNetwork.body.nodes[id].labelModule.visible())""", heavy)
     # the legend names the classes in Chinese, with counts that add up to every entity
     legend = p.page.locator("#ifkg-legend li").all_inner_texts()
     assert any("金融机构" in row for row in legend)
@@ -174,7 +192,8 @@ def test_seed_page_offline_lays_out_every_entity_and_relation(seed, seed_page, t
     p.page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
     print(f"\nseed graph ({G.number_of_nodes()} entities, {G.number_of_edges()} relations): "
-          f"first draw {p.ready_ms:.0f} ms after navigation start, {p.wall_s:.2f} s wall")
+          f"first draw {p.ready_ms:.0f} ms after navigation start, {p.wall_s:.2f} s wall, "
+          f"initial zoom {scale:.2f}")
 
 
 def test_search_focuses_and_selects_the_entity(seed_page, tmp_path):

@@ -1,20 +1,26 @@
 """One self-contained, offline HTML page that draws the entity graph with vis-network.
 
-The page is built from our own template (``templates/graph.html``), never pyvis's: pyvis 0.3.2
-links Bootstrap and vis-network from CDNs, writes its heading and options unescaped, and
-switches tooltips to ``innerHTML``. Here every text from the data travels as JSON inside a
+pyvis is the model: a directed ``pyvis.network.Network`` gets every node (``add_node`` with
+label, shape, group, size, font, x, y, physics and the page's own data) and every edge
+(``add_edge``: a directed Network keeps parallel edges), and its options are set through its
+API (``toggle_physics`` and the like); ``get_network_data()`` hands them back. The page is
+built from our own template (``templates/graph.html``), never pyvis's: pyvis 0.3.2 links
+Bootstrap and vis-network from CDNs, writes its heading and options unescaped, and switches
+tooltips to ``innerHTML``. Here every text from the data travels as JSON inside a
 ``<script type="application/json">`` block (``<``, ``>``, ``&``, U+2028 and U+2029 escaped),
-and the page's script puts it into the DOM with ``textContent`` only. A Content-Security-Policy
-forbids every network request and admits only the two inline scripts, by hash.
+and the page's script puts it into the DOM with ``textContent`` only; vis-network never gets a
+``title``. A Content-Security-Policy forbids every network request and admits only the two
+inline scripts, by hash.
 
 Readability comes from the ontology, not from code: ``ifkg:displayColour`` and
 ``ifkg:displayShape`` on classes (a class takes the hint of its nearest superclass that has one),
 ``ifkg:edgeKindColour`` on the four edge kinds, and the classes' and kinds' zh/en labels.
 
-The layout is computed here, in pure Python (Fruchterman-Reingold with a deterministic start,
-each connected component on its own, components packed in rows), and the page draws it with
-physics off: a 2,000-node graph is interactive as soon as it is drawn, and the same graph gives
-the same bytes on every run.
+The layout comes from networkx (Kamada-Kawai for small connected components, Fruchterman-Reingold
+for larger ones, Louvain communities placed one by one for the largest), each component on its
+own, components packed in rows; the page draws it with physics off, so a 2,000-node graph is
+interactive as soon as it is drawn. Nodes are numbered in sorted order, every random choice is
+seeded and positions are rounded: the same graph gives the same bytes on every run.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ LABEL_WIDTH_MAX = 160
 # LABEL_HIDE_PX are not drawn and none is drawn larger than LABEL_MAX_PX
 NODE_SIZE, NODE_SIZE_GROWTH = 9.0, 24.0
 FONT_SIZE, FONT_SIZE_GROWTH = 14.0, 26.0
-LABEL_HIDE_PX, LABEL_MAX_PX = 8, 24
+LABEL_HIDE_PX, LABEL_MAX_PX = 9, 24
 # the focus of a view (--focus, the ends of --path): a heavy border and a dark halo
 HALO = {"enabled": True, "color": "rgba(0,0,0,0.55)", "size": 14, "x": 0, "y": 0}
 # a connected piece up to this many nodes: Kamada-Kawai (its target distances are weighted
