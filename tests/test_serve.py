@@ -649,3 +649,20 @@ def test_head_and_the_catalogue_list_page(served: Client) -> None:
     assert int(head.headers["content-length"]) == len(get.body)
     assert served.get("/queries", "text/html").headers["location"] == "/query#catalogue"
     assert served.get("/queries", "application/json").json()[0]["url"].startswith("/queries/")
+
+
+def test_current_exports_are_served_from_disk(mini) -> None:
+    """After `ifkg build`, the server reads exports/ (the N-Quads and the pages) as they are."""
+    from ifkg.build import build, is_current
+    from ifkg.serve import load
+
+    build(mini)
+    assert is_current(mini)
+    store, files = load(mini)
+    assert files["graph.html"] == (mini.exports_dir / "graph.html").read_bytes()
+    assert len(store) == sum(1 for _ in ox.parse(path=str(mini.exports_dir / "ifkg.nq"),
+                                                  format=ox.RdfFormat.N_QUADS))
+    app = App(mini, store=store, files=files)
+    page = app.handle(Request("GET", "/id/entity/demo-bank.html", {"Accept": "text/html"}))
+    assert page.status == 200 and "示例银行" in page.body.decode() and "Demo Bank" in page.body.decode()
+    assert app.handle(Request("GET", "/exports/void.ttl")).body == files["void.ttl"]
