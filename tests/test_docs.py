@@ -27,8 +27,9 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_every_cli_command_is_in_the_readme():
-    from ifkg.cli import app
     import typer.main
+
+    from ifkg.cli import app
 
     group = typer.main.get_command(app)
     names = sorted(group.commands)  # type: ignore[attr-defined]

@@ -483,3 +483,13 @@ def test_cli_prefixes_lists_every_predeclared_prefix(mini_built: Project) -> Non
     listed = {line.split()[1].rstrip(":"): line.split()[2].strip("<>")
               for line in r.stdout.splitlines()}
     assert listed == prefixes(BASE)
+
+
+def test_deeply_nested_query_is_one_line_exit_2(project):
+    from cli_helpers import run_ifkg
+
+    query = "SELECT * WHERE " + "{" * 80 + "?s ?p ?o" + "}" * 80
+    res = run_ifkg(project.root, "query", query)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "nested too deeply" in res.stderr

@@ -206,6 +206,8 @@ def _parse_checked(query: str, *, base: str, name: str, init_ns: Mapping[str, st
         raise IfkgError(f"a SPARQL query must be text, not {type(query).__name__}", name)
     try:
         tree = parseQuery(query)
+    except RecursionError:
+        raise IfkgError("query is nested too deeply to parse", name) from None
     except ParseBaseException as exc:
         try:
             update = parseUpdate(query)
@@ -217,9 +219,13 @@ def _parse_checked(query: str, *, base: str, name: str, init_ns: Mapping[str, st
                             "or URLs", name) from None
         raise IfkgError(f"UPDATE is refused ({', '.join(o for o in ops if o) or 'update'}): "
                         "ifkg queries are read-only", name) from None
-    _refuse_service(tree, name)
     try:
+        _refuse_service(tree, name)
         algebra = translateQuery(tree, base=base, initNs=dict(init_ns))
+    except RecursionError:
+        raise IfkgError("query is nested too deeply to parse", name) from None
+    except IfkgError:
+        raise
     except Exception as exc:  # rdflib raises plain Exceptions for unknown prefixes and the like
         raise IfkgError(f"SPARQL error: {exc}", name) from None
     _refuse_service(algebra.algebra, name)
