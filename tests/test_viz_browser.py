@@ -16,6 +16,7 @@ from ifkg.network import project_graph
 from ifkg.viz import (
     EXPORT_TITLE,
     LABEL_HIDE_PX,
+    LABEL_MAX_PX,
     render_html,
     select_view,
     style_from_store,
@@ -206,6 +207,11 @@ def test_search_focuses_and_selects_the_entity(seed_page, tmp_path):
     assert abs(view["x"] - node["x"]) < 1 and abs(view["y"] - node["y"]) < 1
     assert (view["x"], view["y"]) != (before["x"], before["y"])
     assert p.js("window.ifkgNetwork.getScale()") >= 1.2
+    # zoomed in, no label is drawn larger than LABEL_MAX_PX on screen (heavy nodes' labels are
+    # large in canvas units, for the overview)
+    drawn = p.js("""() => { const net = window.ifkgNetwork, s = net.getScale();
+        return net.body.data.nodes.get().map(n => n.font.size * s); }""")
+    assert max(drawn) <= LABEL_MAX_PX + 0.01
     info = p.page.inner_text("#ifkg-info")
     assert "市担保基金" in info and "在保余额: 994.5 亿元" in info
     p.page.screenshot(path=str(tmp_path / "search.png"))

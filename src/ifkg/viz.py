@@ -74,10 +74,12 @@ LABEL_INSIDE = frozenset({"box", "ellipse", "circle", "database", "text"})
 LABEL_WIDTH_MAX = 160
 # a node of weight s (degree or money, 0..1) has size NODE_SIZE + NODE_SIZE_GROWTH * s and a
 # label of FONT_SIZE + FONT_SIZE_GROWTH * s canvas units; on screen, labels smaller than
-# LABEL_HIDE_PX are not drawn and none is drawn larger than LABEL_MAX_PX
+# LABEL_HIDE_PX are not drawn, and the page shrinks any label larger than LABEL_MAX_PX
 NODE_SIZE, NODE_SIZE_GROWTH = 9.0, 24.0
-FONT_SIZE, FONT_SIZE_GROWTH = 14.0, 26.0
-LABEL_HIDE_PX, LABEL_MAX_PX = 9, 24
+FONT_SIZE, FONT_SIZE_GROWTH = 14.0, 30.0
+LABEL_HIDE_PX, LABEL_MAX_PX = 8, 22
+# room on the circle of a node's neighbours, per neighbour (canvas units)
+NEIGHBOUR_ROOM = 50.0
 # the focus of a view (--focus, the ends of --path): a heavy border and a dark halo
 HALO = {"enabled": True, "color": "rgba(0,0,0,0.55)", "size": 14, "x": 0, "y": 0}
 # a connected piece up to this many nodes: Kamada-Kawai (its target distances are weighted
@@ -446,8 +448,8 @@ def _look(label: str, shape: str, s: float) -> tuple[float, float, float]:
     """(size, font size, reach) of a node whose weight is ``s`` in [0, 1]: vis-network's
     ``size`` (of shapes that draw the label below), the label's font size in canvas units, and
     how far node and label reach from the centre (what the layout keeps apart). Heavy nodes get
-    large labels, readable when the whole graph is in view; ``scaling.label.maxVisible`` keeps
-    them from growing on screen when zooming in."""
+    large labels, readable when the whole graph is in view; the page keeps them from growing
+    past LABEL_MAX_PX on screen when zooming in."""
     size = NODE_SIZE + NODE_SIZE_GROWTH * s
     font = FONT_SIZE + FONT_SIZE_GROWTH * s
     if shape in LABEL_INSIDE:
@@ -549,11 +551,9 @@ def _options(n_edges: int, groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
                                              "strokeColor": "#ffffff"},
                   "widthConstraint": {"maximum": LABEL_WIDTH_MAX},
                   "shapeProperties": {"interpolation": False},
-                  # on screen, a label smaller than LABEL_HIDE_PX is not drawn (when the
-                  # whole graph is in view, only the heavy nodes' names show) and none is drawn
-                  # larger than LABEL_MAX_PX
-                  "scaling": {"label": {"drawThreshold": LABEL_HIDE_PX,
-                                        "maxVisible": LABEL_MAX_PX}}},
+                  # on screen, a label smaller than LABEL_HIDE_PX is not drawn: when the
+                  # whole graph is in view, only the heavy nodes' names show
+                  "scaling": {"label": {"drawThreshold": LABEL_HIDE_PX}}},
         "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}},
                   "color": {"opacity": 0.85}, "width": 1.5, "selectionWidth": 2,
                   "font": {"size": 11, "align": "middle", "strokeWidth": 3, "face": face}},
@@ -593,7 +593,10 @@ def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
              for n in nodes}
     looks = {n: {m: _look(names[n][0], hints[n].shape, weight[n][m]) for m in SIZE_BY}
              for n in nodes}
-    pos = layout(G, radius={n: looks[n]["degree"][2] for n in nodes})
+    # a node reaches far enough to seat its neighbours around it, NEIGHBOUR_ROOM apart
+    pos = layout(G, radius={n: max(looks[n]["degree"][2],
+                                   degree[n] * NEIGHBOUR_ROOM / (2 * math.pi))
+                            for n in nodes})
     if edge_labels is None:
         edge_labels = G.number_of_edges() <= 150
     net = _network(G.number_of_edges())
@@ -665,7 +668,7 @@ def graph_payload(G: nx.MultiDiGraph, *, title: str, lang: str = "zh",
     out_nodes, out_edges, _, _, _, options = net.get_network_data()
     return {
         "title": title, "lang": lang, "sizeBy": size_by, "edgeLabels": edge_labels,
-        "legend": legend_rows, "kinds": kinds,
+        "labelMaxPx": LABEL_MAX_PX, "legend": legend_rows, "kinds": kinds,
         "classLabels": {c: list(style.label(c)) for c in sorted(classes_used)},
         "nodes": out_nodes, "edges": out_edges, "options": json.loads(options),
     }

@@ -89,6 +89,33 @@
     window.ifkgReady = {firstDraw: performance.now()};
   });
 
+  /* Heavy nodes have large labels, readable when the whole graph is in view. Zoomed in, no
+     label is drawn larger than data.labelMaxPx on screen (vis-network 10 ignores its own
+     scaling.label.maxVisible when drawing), so the page caps the font sizes itself. */
+  var fontNow = new Map();
+  data.nodes.forEach(function (n) { fontNow.set(n.id, n.font.size); });
+  function fontFor(n) {
+    return Math.min(n.vs[sizeBy][1], data.labelMaxPx / network.getScale());
+  }
+  function capLabels(all) {
+    var changes = [];
+    data.nodes.forEach(function (n) {
+      var f = fontFor(n);
+      if (all || Math.abs(f - fontNow.get(n.id)) > 0.01) {
+        fontNow.set(n.id, f);
+        changes.push({id: n.id, font: Object.assign({}, n.font, {size: f})});
+      }
+    });
+    if (changes.length) { nodes.update(changes); }
+  }
+  var capPending = false;
+  network.on("zoom", function () {
+    if (capPending) { return; }
+    capPending = true;
+    window.requestAnimationFrame(function () { capPending = false; capLabels(false); });
+  });
+  network.once("afterDrawing", function () { capLabels(false); });  // a small view opens close
+
   /* ---- evidence, figures, info panel and tooltip: DOM nodes only ---- */
   /* Where the quote sits in the sentence, ignoring whitespace and markdown marks (the build
      folds them when it finds a quote): [start, end) in the sentence, or null. */
@@ -311,6 +338,7 @@
     }
     network.selectNodes([n.id]);
     network.focus(n.id, {scale: Math.max(network.getScale(), 1.2), animation: false});
+    capLabels(false);
     selected = {type: "node", id: n.id};
     showInfo();
   }
@@ -357,11 +385,14 @@
     sizeBy = this.value === "money" ? "money" : "degree";
     nodes.update(data.nodes.map(function (n) {
       var v = n.vs[sizeBy];
-      return {id: n.id, size: v[0], font: Object.assign({}, n.font, {size: v[1]}),
-        widthConstraint: {maximum: v[2]}};
+      return {id: n.id, size: v[0], widthConstraint: {maximum: v[2]}};
     }));
+    capLabels(true);
   });
-  $("ifkg-fit").addEventListener("click", function () { network.fit({animation: false}); });
+  $("ifkg-fit").addEventListener("click", function () {
+    network.fit({animation: false});
+    capLabels(false);
+  });
 
   renderText();
   renderLegend();
