@@ -159,3 +159,83 @@ def test_cached_results_are_reused_and_follow_changes(tmp_path: Path) -> None:
     problems = validate_parts(broken, onto, SHAPES, base, tmp_path)
     assert [stmt.value in str(p) and "evidence" in str(p) for p in problems] == [True]
     assert validate_parts(valid, onto, SHAPES, base, tmp_path) == []
+
+
+# --- rebuild with the caches gives the bytes of a full build --------------------------------
+
+
+def test_rebuild_after_adding_a_document_equals_a_full_build(mini: Project, tmp_path: Path
+                                                             ) -> None:
+    import shutil
+
+    small, big = tmp_path / "small", tmp_path / "big"
+    generate(small, 3, seed=5, template=mini)
+    generate(big, 4, seed=5, template=mini)       # the same three documents and one more
+    build(Project(small))                          # fills .ifkg-cache (YAML, SHACL)
+    assert (small / ".ifkg-cache").is_dir()
+    shutil.rmtree(small / "graph")
+    shutil.copytree(big / "graph", small / "graph")
+    rebuilt = build(Project(small))
+    full = build(Project(big))
+    assert len(rebuilt.corpus.sources) == 4
+    for name in sorted(full.files):
+        assert (small / "exports" / name).read_bytes() == (big / "exports" / name).read_bytes(), \
+            name
+    # and an edit: one figure changes in text and facts; the rebuild sees it
+    facts = small / "graph" / "sources" / "synth-00002" / "facts.yaml"
+    text = small / "graph" / "sources" / "synth-00002" / "text.txt"
+    reported = _facts(facts)["measurements"][0]["reported"]
+    new = "9" + reported
+    facts.write_text(facts.read_text(encoding="utf-8").replace(reported, new), encoding="utf-8")
+    text.write_text(text.read_text(encoding="utf-8").replace(reported, new), encoding="utf-8")
+    meta = small / "graph" / "sources" / "synth-00002" / "source.yaml"
+    import hashlib
+
+    digest = hashlib.sha256(text.read_bytes()).hexdigest()
+    meta.write_text("\n".join(f"sha256: {digest}" if line.startswith("sha256:") else line
+                              for line in meta.read_text(encoding="utf-8").splitlines()) + "\n",
+                    encoding="utf-8")
+    edited = build(Project(small))
+    assert any(m.reported == new for m in edited.corpus.sources["synth-00002"].measurements)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(small / "graph", fresh / "graph")
+    shutil.copytree(small / "ontology", fresh / "ontology")
+    again = build(Project(fresh))
+    assert again.files == edited.files
+
+
+def test_benchmark_quick_run_prints_its_table(tmp_path: Path) -> None:
+    """The CI smoke run of benchmarks/run.py at its smallest scale (no time is asserted)."""
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
+                        "--work", str(tmp_path / "bench"), "--out", str(tmp_path / "t.md")],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    table = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert table.startswith("| what | scale | ifkg median s |")
+    for row in ("| build (check, compile, SHACL, all exports) | 1 docs",
+                "| rebuild after adding one document | 1 → 2 docs",
+                "exports identical to a full build",
+                "| query funding-channels (CSV written) |",
+                "| network: betweenness (exact, all entities) |",
+                "| HTML: first stable drawing in headless Chromium |",
+                "| CLI: ifkg --help |", "| CLI: ifkg stats |"):
+        assert row in table, row
+    catalogue = sorted(p.stem for p in (ROOT / "src" / "ifkg" / "queries").glob("*.rq"))
+    assert all(f"| query {name} (CSV written) |" in table for name in catalogue)
+    assert table in r.stdout
+
+
+def test_parts_in_worker_processes_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large builds validate chunks in `python -m ifkg.shacl` workers: same problems."""
+    import ifkg.shacl as shacl
+    from ifkg.ontology import parse_ontology
+
+    onto = parse_ontology(ROOT / "ontology" / "ifkg.ttl")
+    fixtures = ROOT / "tests" / "fixtures" / "shacl"
+    data = _fixture(fixtures / "MeasurementShape-violation-unit.ttl")
+    base = "https://w3id.org/ifkg/"
+    alone = [str(p) for p in shacl.validate_parts(data, onto, SHAPES, base, workers=1)]
+    monkeypatch.setattr(shacl, "PARALLEL_MIN_TRIPLES", 1)
+    monkeypatch.setattr(shacl, "CHUNK_TRIPLES", 1)
+    together = [str(p) for p in shacl.validate_parts(data, onto, SHAPES, base, workers=2)]
+    assert together == alone and len(alone) == 1

@@ -224,12 +224,33 @@ def _group_results(results: list[tuple[str, str, str]], wanted: set[str], base: 
     return out
 
 
-def _validate_chunk(args: tuple[bytes, str, list[str], str, frozenset[str]]
-                    ) -> dict[str, list[tuple[str, str, str]]]:
-    """Worker process: validate a chunk given as N-Triples (IRIs only)."""
-    data, shapes_file, wanted, base, ctx_subjects = args
-    triples = [q.triple for q in ox.parse(data, ox.RdfFormat.N_TRIPLES)]
-    return _group_results(_results(triples, Path(shapes_file)), set(wanted), base, ctx_subjects)
+def _in_worker(data_nt: bytes, shapes_file: Path, groups: list[str], base: str,
+               ctx_subjects: frozenset[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Validate one chunk (N-Triples, IRIs only) in a fresh ``python -m ifkg.shacl`` process."""
+    import subprocess
+    import sys
+
+    header = json.dumps({"shapes": str(shapes_file), "groups": groups, "base": base,
+                         "context": sorted(ctx_subjects)}).encode()
+    proc = subprocess.run([sys.executable, "-m", "ifkg.shacl"], input=header + b"\n" + data_nt,
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError("SHACL worker failed: " + proc.stderr.decode(errors="replace")[-2000:])
+    found = json.loads(proc.stdout)
+    return {g: [tuple(r) for r in rs] for g, rs in found.items()}  # type: ignore[misc]
+
+
+def _worker_main() -> None:
+    """``python -m ifkg.shacl``: a JSON header line, then N-Triples, on stdin; results out."""
+    import sys
+
+    raw = sys.stdin.buffer.read()
+    head, _, data_nt = raw.partition(b"\n")
+    job = json.loads(head)
+    triples = [q.triple for q in ox.parse(data_nt, ox.RdfFormat.N_TRIPLES)]
+    found = _group_results(_results(triples, Path(job["shapes"])), set(job["groups"]),
+                           job["base"], frozenset(job["context"]))
+    sys.stdout.write(json.dumps(found, ensure_ascii=False))
 
 
 def validate_parts(data: list[ox.Triple], context: list[ox.Triple], shapes_file: Path,
@@ -258,14 +279,14 @@ def validate_parts(data: list[ox.Triple], context: list[ox.Triple], shapes_file:
         n_triples = sum(len(parts[g]) for g in todo)
         workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         if workers > 1 and n_triples >= PARALLEL_MIN_TRIPLES and len(chunks) > 1:
-            import concurrent.futures
-            import multiprocessing
+            from concurrent.futures import ThreadPoolExecutor
 
-            jobs = [(ox.serialize(_chunk_triples(c, parts), format=ox.RdfFormat.N_TRIPLES),
-                     str(shapes_file), c, base, ctx_subjects) for c in chunks]
-            ctx = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                for found in pool.map(_validate_chunk, jobs):
+            def run(c: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+                data_nt = ox.serialize(_chunk_triples(c, parts), format=ox.RdfFormat.N_TRIPLES)
+                return _in_worker(data_nt, shapes_file, c, base, ctx_subjects)
+
+            with ThreadPoolExecutor(workers) as pool:   # each thread drives one child process
+                for found in pool.map(run, chunks):
                     results.update(found)
         else:
             for c in chunks:
@@ -318,6 +339,10 @@ def validate_compiled(compiled: Any, project: Any) -> list[Problem]:
     """The build's check: the compiled dataset in parts, cached under ``.ifkg-cache/``."""
     ontology = compiled.graphs["ontology"]
     context = [q.triple for q in compiled.quads if q.graph_name == ontology]
-    data = sorted({q.triple for q in compiled.quads if q.graph_name != ontology}, key=str)
+    data = list({q.triple for q in compiled.quads if q.graph_name != ontology})
     return validate_parts(data, context, project.shapes_file, compiled.base,
                           project.root / ".ifkg-cache")
+
+
+if __name__ == "__main__":
+    _worker_main()
