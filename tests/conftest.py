@@ -47,3 +47,23 @@ def sparql_values(store, query: str) -> list[tuple]:
     res = store.query(head + query, use_default_graph_as_union=True)
     names = [v.value for v in res.variables]
     return [tuple(None if row[n] is None else row[n].value for n in names) for row in res]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium (driven by Playwright) for the whole session; a missing
+    browser fails the browser tests instead of skipping them."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium "
+                    "(apt-get install chromium); the browser tests must run")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -4,32 +4,16 @@ leaves 127.0.0.1 aborted and recorded. A missing /usr/bin/chromium fails these t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from ifkg.serve import App, Settings, make_server, serve_in_thread
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 BALANCE = ("SELECT ?value ?date WHERE { ?m ifkg:about ent:shanghai-financing-guarantee-fund ; "
            "ifkg:indicator ind:outstanding-guarantee-balance ; schema:value ?value ; "
            "ifkg:asOf ?date }")
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium "
-                    "(apt-get install chromium); the browser tests must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -31,23 +31,17 @@ from .namespaces import (
 )
 from .numbers import decimal_lexical
 from .project import Project
+from .rdfterms import iri as _n
+from .rdfterms import lit as _lit
 
 GRAPHS = ("ontology", "facts", "provenance")
 
 
-def _n(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
 
 
 A = _n(RDF + "type")
 
 
-def _lit(value: str, lang: str | None = None, dtype: str | None = None) -> ox.Literal:
-    if lang:
-        return ox.Literal(value, language=lang)
-    if dtype:
-        return ox.Literal(value, datatype=_n(dtype))
-    return ox.Literal(value)
 
 
 @dataclass

@@ -26,6 +26,8 @@ from .compile import Compiled
 from .errors import IfkgError
 from .namespaces import DCAT, DCT, FOAF, IFKG, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD, prefixes
 from .project import Project
+from .rdfterms import iri as _n
+from .rdfterms import lit as _lit
 from .yamlio import line_of, load_yaml
 
 VCARD = "http://www.w3.org/2006/vcard/ns#"
@@ -40,16 +42,8 @@ PUBLISHED_IRIS_FILE = "published-iris.txt"
 Term = ox.NamedNode | ox.Literal
 
 
-def _n(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
 
 
-def _lit(value: str, lang: str | None = None, dtype: str | None = None) -> ox.Literal:
-    if lang:
-        return ox.Literal(value, language=lang)
-    if dtype:
-        return ox.Literal(value, datatype=_n(dtype))
-    return ox.Literal(value)
 
 
 def _int(n: int) -> ox.Literal:

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import IfkgError
 from .namespaces import EDGE_KINDS, IFKG, RDFS, SKOS
+from .rdfterms import local_name as _local
+from .rdfterms import select as _rows
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -143,14 +145,8 @@ class Style:
         return self.class_labels.get(cls, (cls, cls))
 
 
-def _local(iri: str) -> str:
-    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
-def _rows(store: ox.Store, query: str) -> list[dict[str, str | None]]:
-    res = store.query(query, use_default_graph_as_union=True)
-    names = [v.value for v in res.variables]
-    return [{n: (None if row[n] is None else row[n].value) for n in names} for row in res]
 
 
 def _labels(store: ox.Store, iris_filter: str) -> dict[str, dict[str, str]]:
