@@ -30,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 1
 TARGET_TRIPLES = 1_000_000
+QUERY_LIMIT = 60.0    # seconds one run of one query may take (rdflib at 1M can take much longer)
+SECTIONS = ("build", "queries", "network", "html", "cli")
 T = time.perf_counter
 
 
@@ -202,14 +204,29 @@ def step_queries(root: str, engine: str, repeats: int, budget: float) -> dict[st
         return len(res.serialize(format="csv"))
 
     out = {}
+    import signal
+
+    def expire(signum, frame):  # noqa: ARG001
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, expire)
     for name, text, binds in jobs:
         times: list[float] = []
         size = 0
+        timed_out = False
         while len(times) < repeats and (not times or sum(times) < budget):
             s = T()
-            size = run(name, text, binds)
+            signal.setitimer(signal.ITIMER_REAL, QUERY_LIMIT)   # rdflib cannot be interrupted
+            try:                                                # otherwise
+                size = run(name, text, binds)
+            except TimeoutError:
+                timed_out = True
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
             times.append(T() - s)
-        out[name] = {"times": times, "bytes": size}
+            if timed_out:
+                break
+        out[name] = {"times": times, "bytes": size, "timed_out": timed_out}
     return {"load": load, "queries": out}
 
 
@@ -413,6 +430,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smallest scale (CI smoke run)")
     ap.add_argument("--work", type=Path, help="folder for corpora (default: a temp folder)")
     ap.add_argument("--out", type=Path, help="also write the table (Markdown) here")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help=f"comma-separated subset of {','.join(SECTIONS)}; without build, "
+                         "corpora already built in --work are used")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="?", help=argparse.SUPPRESS)
     opts = ap.parse_args()
@@ -429,10 +449,17 @@ def main() -> None:
     started = T()
     print(f"ifkg benchmark ({'quick' if quick else 'full'}), corpora in {work}", flush=True)
 
+    sections = set(opts.sections.split(","))
     # --- build ---------------------------------------------------------------------------
     sizes = [1] if quick else [1, 10, 100]
     per_doc = None
     built: dict[int, Path] = {}
+    if "build" not in sections:   # reuse what an earlier run built in --work
+        for d in work.glob("corpus-*"):
+            if (d / "exports" / "ifkg.nq").exists():
+                built[int(d.name.split("-")[1])] = d
+        built = {n: built[n] for n in sorted(built)[:-1] or sorted(built)}  # not the N+1 one
+        sizes = []
     for n in sizes:
         root = corpus(work, n)
         n_runs = 1 if n >= 100 else runs
@@ -443,7 +470,7 @@ def main() -> None:
         table.add("build (check, compile, SHACL, all exports)", f"{n} docs, {quads:,} quads",
                   secs, n_runs, peak, "rdflib parse N-Quads + write TriG", base_s, base_peak)
         built[n] = root
-    if not quick and per_doc:
+    if not quick and per_doc and "build" in sections:
         n = max(1, round(TARGET_TRIPLES / per_doc))
         root = corpus(work, n)
         secs, peak, answers = _median_runs("build", (str(root),), 1)
@@ -456,20 +483,21 @@ def main() -> None:
     big = built[largest]
 
     # --- rebuild after adding one document ----------------------------------------------
-    plus = corpus(work, largest + 1)
-    child("build", str(plus))          # the reference: a full build of the same inputs
-    secs, peak, answers = _median_runs("rebuild", (str(big), str(plus), str(work / "rebuild")),
-                                       runs)
-    differ = sorted({f for a in answers for f in a["differ"]})
-    table.add("rebuild after adding one document", f"{largest} → {largest + 1} docs", secs,
-              runs, peak, note="exports identical to a full build" if not differ else
-              f"EXPORTS DIFFER from a full build: {', '.join(differ)}")
+    if "build" in sections:
+        plus = corpus(work, largest + 1)
+        child("build", str(plus))          # the reference: a full build of the same inputs
+        secs, peak, answers = _median_runs("rebuild",
+                                           (str(big), str(plus), str(work / "rebuild")), runs)
+        differ = sorted({f for a in answers for f in a["differ"]})
+        table.add("rebuild after adding one document", f"{largest} → {largest + 1} docs", secs,
+                  runs, peak, note="exports identical to a full build" if not differ else
+                  f"EXPORTS DIFFER from a full build: {', '.join(differ)}")
 
     # --- catalogue queries ----------------------------------------------------------------
-    for root, label in sorted({(built[min(built)], f"{min(built)} doc(s)"),
+    for root, label in [] if "queries" not in sections else sorted({(built[min(built)], f"{min(built)} doc(s)"),
                                (big, f"{largest} doc(s)")}):
         reps = 3 if quick else 5
-        budget = 5.0 if quick else 30.0
+        budget = 5.0 if quick else 20.0
         res = {}
         for engine in ("ifkg", "pyoxigraph", "rdflib"):
             res[engine] = child("queries", str(root), engine, reps, budget)
@@ -478,16 +506,19 @@ def main() -> None:
             ox_t = res["pyoxigraph"][0]["queries"][name]["times"]
             rd_t = res["rdflib"][0]["queries"][name]["times"]
             o, x, r = (statistics.median(t) for t in (ours, ox_t, rd_t))
+            rd_late = res["rdflib"][0]["queries"][name]["timed_out"]
+            r_text = f"> {QUERY_LIMIT:.0f} s (stopped)" if rd_late else f"{_s(r)} s"
             table.add(f"query {name} (CSV written)", label, o, len(ours), res["ifkg"][1],
                       "raw pyoxigraph", x, res["pyoxigraph"][1],
-                      note=f"rdflib memory store {_s(r)} s ({len(rd_t)} runs, peak "
-                           f"{_mb(res['rdflib'][1])} MB): ifkg {r / o:.0f}x faster")
+                      note=f"rdflib memory store {r_text} ({len(rd_t)} runs, peak "
+                           f"{_mb(res['rdflib'][1])} MB): ifkg {'>' if rd_late else ''}"
+                           f"{r / o:.0f}x faster")
         table.add("query engines: load the store", label, res["ifkg"][0]["load"], 1,
                   res["ifkg"][1], "rdflib memory store", res["rdflib"][0]["load"],
                   res["rdflib"][1])
 
     # --- network ----------------------------------------------------------------------------
-    for root in sorted({built[min(built)], big}):
+    for root in sorted({built[min(built)], big}) if "network" in sections else []:
         ans, peak = child("network", str(root), 1 if quick else 3)
         scale = f"{ans['nodes']:,} nodes, {ans['edges']:,} edges"
         table.add("network: project the store onto NetworkX", scale, ans["projection"], 1, peak)
@@ -496,7 +527,7 @@ def main() -> None:
                       "networkx on a plain Graph", theirs)
 
     # --- HTML view --------------------------------------------------------------------------
-    targets = [150] if quick else [500, 2000, 10000]
+    targets = [] if "html" not in sections else [150] if quick else [500, 2000, 10000]
     for n in targets:
         root = big
         if n > 0.9 * _count_entities(big):
@@ -513,6 +544,13 @@ def main() -> None:
                   note="physics off (precomputed layout)" if not b["physics"] else "physics on")
 
     # --- CLI at seed scale ------------------------------------------------------------------
+    if "cli" in sections:
+        cli_rows(work, table, quick)
+    finish(opts, work, table, started, quick)
+
+
+def cli_rows(work: Path, table: Table, quick: bool) -> None:
+    """``ifkg --help``, ``stats`` and a catalogue query on a copy of this checkout's graph."""
     seed = work / "seed"
     shutil.rmtree(seed, ignore_errors=True)
     for part in ("graph", "ontology"):
@@ -535,6 +573,9 @@ def main() -> None:
                   statistics.median(g[0] for g in got), cli_runs, max(g[1] for g in got),
                   "python -c pass", base_s, base_peak)
 
+
+def finish(opts: argparse.Namespace, work: Path, table: Table, started: float,
+           quick: bool) -> None:
     total = T() - started
     info = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
             f"{_mem_gib():.0f} GiB RAM, Python {platform.python_version()}, "
