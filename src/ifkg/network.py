@@ -41,6 +41,8 @@ ANY = "any"
 # Kinds whose paths respect edge direction: money, credit and guarantees flow one way only.
 DIRECTED_KINDS = frozenset({"funding"})
 RANK_MEASURES = ("degree", "betweenness", "pagerank")
+EXACT_BETWEENNESS_MAX = 2000
+BETWEENNESS_SAMPLE = 500
 COMMUNITY_SEED = 42
 
 Edge = tuple[str, str, str]  # (u, v, key) exactly as stored in the MultiDiGraph
@@ -596,7 +598,8 @@ def rank(G: nx.MultiDiGraph, by: str = "degree", cls: str | None = None,
         ``"degree"``: the number of ``kind`` relations the entity takes part in (in or out,
         parallel edges counted). ``"betweenness"``: unnormalised betweenness on
         :func:`simple_graph` (directed for funding, else undirected): the sum over pairs of
-        other entities of the share of their shortest paths that pass through the entity.
+        other entities of the share of their shortest paths that pass through the entity
+        (exact up to 2,000 entities, estimated from 500 sampled sources with a fixed seed above).
         ``"pagerank"``: PageRank (alpha 0.85, unweighted) on the same simple graph.
     cls : str, optional
         Keep only entities of this ontology class or one of its subclasses.
@@ -632,7 +635,10 @@ def rank(G: nx.MultiDiGraph, by: str = "degree", cls: str | None = None,
     else:
         S = simple_graph(G, kind)
         if by == "betweenness":
-            scores = nx.betweenness_centrality(S, normalized=False)
+            # exact up to EXACT_BETWEENNESS_MAX nodes; beyond, networkx's estimate from a fixed
+            # sample of sources (exact took 176 s at 6,670 entities on this machine)
+            k = None if S.number_of_nodes() <= EXACT_BETWEENNESS_MAX else BETWEENNESS_SAMPLE
+            scores = nx.betweenness_centrality(S, k=k, normalized=False, seed=COMMUNITY_SEED)
         else:
             scores = nx.pagerank(S, weight=None)
     keep = [n for n in G if (cls is None or _class_matches(G, n, cls))
