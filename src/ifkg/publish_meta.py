@@ -438,22 +438,27 @@ def describe(c: Compiled, project: Project) -> list[ox.Triple]:
 
     # the catalogue
     catalog = m.node(doc, "catalog")
+    def common(node: str, meta: Any) -> None:
+        """What the catalogue and the dataset both state: titles, descriptions, publisher,
+        licence, dates and languages."""
+        for lit in m.bilingual(meta, "title"):
+            g.add(node, DCT + "title", lit)
+        for lit in m.bilingual(meta, "description"):
+            g.add(node, DCT + "description", lit)
+        g.add(node, DCT + "publisher", _n(pub))
+        g.add(node, DCT + "license", _n(lic))
+        g.add(node, DCT + "issued", _lit(issued, dtype=XSD + "date"))
+        g.add(node, DCT + "modified", _lit(modified, dtype=XSD + "date"))
+        for lang_iri in languages:
+            g.add(node, DCT + "language", _n(lang_iri))
+
     g.add(cat, a, _n(DCAT + "Catalog"))
-    for lit in m.bilingual(catalog, "title"):
-        g.add(cat, DCT + "title", lit)
-    for lit in m.bilingual(catalog, "description"):
-        g.add(cat, DCT + "description", lit)
-    g.add(cat, DCT + "publisher", _n(pub))
+    common(cat, catalog)
     g.add(cat, DCAT + "dataset", _n(ds))
-    g.add(cat, DCT + "license", _n(lic))
-    g.add(cat, DCT + "issued", _lit(issued, dtype=XSD + "date"))
-    g.add(cat, DCT + "modified", _lit(modified, dtype=XSD + "date"))
     cat_home = m.iri(catalog, "homepage", required=False)
     if cat_home:
         g.add(cat, FOAF + "homepage", _n(cat_home))
         g.add(cat_home, a, _n(FOAF + "Document"))
-    for lang_iri in languages:
-        g.add(cat, DCT + "language", _n(lang_iri))
 
     service = iri["service"]
     g.add(cat, DCAT + "service", _n(service))
@@ -466,17 +471,8 @@ def describe(c: Compiled, project: Project) -> list[ox.Triple]:
 
     # the dataset
     g.add(ds, a, _n(DCAT + "Dataset"))
-    for lit in m.bilingual(doc, "title"):
-        g.add(ds, DCT + "title", lit)
-    for lit in m.bilingual(doc, "description"):
-        g.add(ds, DCT + "description", lit)
-    g.add(ds, DCT + "publisher", _n(pub))
+    common(ds, doc)
     g.add(ds, DCAT + "contactPoint", _n(kind))
-    g.add(ds, DCT + "license", _n(lic))
-    g.add(ds, DCT + "issued", _lit(issued, dtype=XSD + "date"))
-    g.add(ds, DCT + "modified", _lit(modified, dtype=XSD + "date"))
-    for lang_iri in languages:
-        g.add(ds, DCT + "language", _n(lang_iri))
     keywords = m.node(doc, "keywords")
     for lang in ("zh", "en"):
         words = m.items(keywords, lang)
