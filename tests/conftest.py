@@ -67,3 +67,21 @@ def browser():
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def watch_page(context, page, out, allow) -> None:
+    """Abort and record in ``out.blocked`` every request whose URL ``allow`` refuses; record
+    every request in ``out.requests`` and console errors and page errors in ``out.errors``."""
+
+    def route(r) -> None:
+        url = r.request.url
+        if allow(url):
+            r.continue_()
+        else:
+            out.blocked.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("request", lambda req: out.requests.append(req.url))
+    page.on("console", lambda m: out.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: out.errors.append(f"pageerror: {e}"))

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
+from conftest import watch_page
 from ifkg.serve import App, Settings, make_server, serve_in_thread
 
 BALANCE = ("SELECT ?value ?date WHERE { ?m ifkg:about ent:shanghai-financing-guarantee-fund ; "
@@ -44,18 +45,8 @@ def open_page(browser, target: str, block: tuple[str, ...] = ()) -> Opened:
     page = context.new_page()
     out = Opened(page)
 
-    def route(r) -> None:
-        u = r.request.url
-        if u.startswith("http://127.0.0.1:") and not any(b in u for b in block):
-            r.continue_()
-        else:
-            out.blocked.append(u)
-            r.abort()
-
-    context.route("**/*", route)
-    page.on("request", lambda req: out.requests.append(req.url))
-    page.on("console", lambda m: out.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: out.errors.append(f"pageerror: {e}"))
+    watch_page(context, page, out, lambda u: u.startswith("http://127.0.0.1:")
+               and not any(b in u for b in block))
     page.goto(target)
     return out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import watch_page
 from ifkg.network import project_graph
 from ifkg.viz import (
     EXPORT_TITLE,
@@ -61,18 +62,7 @@ def open_page(browser, path: Path, width: int = 1400, height: int = 900,
     page = context.new_page()
     out = Loaded(page)
 
-    def route(r) -> None:
-        url = r.request.url
-        if url.startswith("file://"):
-            r.continue_()
-        else:
-            out.blocked.append(url)
-            r.abort()
-
-    context.route("**/*", route)
-    page.on("request", lambda req: out.requests.append(req.url))
-    page.on("console", lambda m: out.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: out.errors.append(f"pageerror: {e}"))
+    watch_page(context, page, out, lambda u: u.startswith("file://"))
 
     def dialog(d) -> None:
         out.dialogs.append(d.message)
