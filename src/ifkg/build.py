@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pyoxigraph as ox
 from .compile import Compiled, compile_corpus
 from .curation import Corpus, load_corpus
 from .errors import IfkgError, Problem
-from .export import differences, input_digest, render_all, write_atomically
+from .export import ExportFiles, Rendered, differences, input_digest, render_all, write_exports
 from .ontology import parse_ontology, read_terms
 from .project import Project
 from .shacl import validate_compiled
@@ -21,8 +22,9 @@ from .shacl import validate_compiled
 class BuildResult:
     compiled: Compiled
     corpus: Corpus
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]
     warnings: list[Problem]
+    rendered: Rendered | None = None
 
 
 def check(project: Project, shapes: bool = True) -> tuple[Corpus | None, Compiled | None,
@@ -38,26 +40,36 @@ def check(project: Project, shapes: bool = True) -> tuple[Corpus | None, Compile
     return corpus, compiled, problems
 
 
+def checked(project: Project) -> tuple[Corpus, Compiled, list[Problem]]:
+    """:func:`check`, raising IfkgError (listing every error) when there is one."""
+    corpus, compiled, problems = check(project)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or compiled is None or corpus is None:
+        raise IfkgError(problems=errors)
+    return corpus, compiled, problems
+
+
 def build(project: Project, out: Path | None = None, write: bool = True) -> BuildResult:
     """Check and compile everything; with ``write`` put the exports into ``out`` atomically.
 
     Raises IfkgError (listing every error) before anything is written.
     """
-    corpus, compiled, problems = check(project)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors or compiled is None or corpus is None:
-        raise IfkgError(problems=errors)
-    files = render_all(compiled, project)
+    corpus, compiled, problems = checked(project)
+    files: Mapping[str, bytes]
+    rendered = None
     if write:
-        write_atomically(files, out or project.exports_dir)
+        target = out or project.exports_dir
+        rendered = write_exports(compiled, project, target)
+        files = ExportFiles(target)
+    else:
+        files = render_all(compiled, project)
     warnings = [p for p in problems if p.severity != "error"]
-    return BuildResult(compiled, corpus, files, warnings)
+    return BuildResult(compiled, corpus, files, warnings, rendered)
 
 
 def stale_exports(project: Project, out: Path | None = None) -> list[str]:
     """Exports in ``out`` that differ from a fresh build (empty when they match)."""
-    result = build(project, write=False)
-    return differences(result.files, out or project.exports_dir)
+    return differences(checked(project)[1], project, out or project.exports_dir)
 
 
 def is_current(project: Project) -> bool:
@@ -75,10 +87,8 @@ def is_current(project: Project) -> bool:
 def open_store(project: Project) -> ox.Store:
     """The built dataset in a pyoxigraph store: read from ``exports/`` when it is current,
     otherwise compiled in memory from the curated files (nothing is written)."""
-    store = ox.Store()
     if is_current(project):
+        store = ox.Store()
         store.bulk_load(path=str(project.exports_dir / "ifkg.nq"), format=ox.RdfFormat.N_QUADS)
         return store
-    result = build(project, write=False)
-    store.bulk_extend(result.compiled.quads)
-    return store
+    return checked(project)[1].store()

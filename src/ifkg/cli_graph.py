@@ -47,7 +47,13 @@ def build_cmd(
     n_rel = sum(len(s.relations) for s in c.sources.values())
     n_meas = sum(len(s.measurements) for s in c.sources.values())
     print(f"built {len(c.entities)} entities, {n_rel} relations, {n_meas} measurements from "
-          f"{len(c.sources)} source(s): {len(result.compiled.quads)} quads")
+          f"{len(c.sources)} source(s): {result.compiled.n_quads} quads")
+    comp, r = result.compiled, result.rendered
+    if comp.reused_sources or (r and r.reused):
+        print(f"incremental: {len(comp.compiled_sources)} source(s) compiled, "
+              f"{len(comp.reused_sources)} reused; "
+              f"{r.serialised if r else 0} export fragment(s) serialised, {r.reused if r else 0} "
+              "reused from the last build")
     for name in sorted(result.files):
         print(f"  {target / name}")
 

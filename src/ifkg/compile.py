@@ -8,8 +8,14 @@ every writer gives the same bytes on every run.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -35,49 +41,90 @@ from .rdfterms import iri as _n
 from .rdfterms import lit as _lit
 
 GRAPHS = ("ontology", "facts", "provenance")
-
-
-
-
 A = _n(RDF + "type")
-
-
+# Bump when the output of compilation changes without a change to the modules hashed below.
+CACHE_VERSION = "1"
+_CODE_MODULES = ("compile.py", "curation.py", "evidence.py", "numbers.py", "namespaces.py",
+                 "rdfterms.py")
 
 
 @dataclass
 class Compiled:
-    """The built dataset: quads in a canonical order, with the IRIs of its named graphs."""
+    """The built dataset as *groups* of N-Quads lines, in output order.
 
-    quads: list[ox.Quad]
+    A group holds every quad of the nodes one owner states: ``ontology`` (the ontology graph),
+    ``source:<id>`` (the nodes a source owns: the source itself, its statements, measurements
+    and evidence, whose IRIs carry its id), and one group per other subject (an entity, an
+    indicator), with the triples every source states about it. Each group is its sorted, unique
+    N-Quads lines (UTF-8), so a group's bytes change only when its content does: SHACL results
+    and the export fragments are cached by group digest, and a rebuild after one source changed
+    renders only the groups it touches. ``quads``, ``triples()`` and ``store()`` are computed
+    on first use.
+    """
+
+    groups: dict[str, bytes]
     graphs: dict[str, ox.NamedNode]
     base: str
+    _quads: list[ox.Quad] | None = field(default=None, init=False, repr=False, compare=False)
     _triples: list[ox.Triple] | None = field(default=None, init=False, repr=False,
                                              compare=False)
+    _store: ox.Store | None = field(default=None, init=False, repr=False, compare=False)
+    _digests: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # sources compiled afresh and sources whose compiled groups came from the cache
+    compiled_sources: list[str] = field(default_factory=list, compare=False)
+    reused_sources: list[str] = field(default_factory=list, compare=False)
+
+    def nquads(self) -> bytes:
+        """Every quad as N-Quads, group by group (the bytes of ``exports/ifkg.nq``)."""
+        return b"".join(self.groups.values())
+
+    @property
+    def n_quads(self) -> int:
+        return sum(g.count(b"\n") for g in self.groups.values())
+
+    def graph_counts(self) -> dict[str, int]:
+        """Quads per named graph (a line ends with its graph's IRI; no literal holds a raw
+        newline, so the count is exact)."""
+        return {name: sum(g.count(b" <" + node.value.encode() + b"> .\n")
+                          for g in self.groups.values())
+                for name, node in self.graphs.items()}
+
+    @property
+    def quads(self) -> list[ox.Quad]:
+        if self._quads is None:
+            self._quads = list(ox.parse(self.nquads(), ox.RdfFormat.N_QUADS))
+        return self._quads
+
+    def group_quads(self, key: str) -> list[ox.Quad]:
+        data = self.groups.get(key, b"")
+        return list(ox.parse(data, ox.RdfFormat.N_QUADS)) if data else []
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        """The triples of one named graph, in output order (the ontology: its own group)."""
+        node = self.graphs[name]
+        quads = self.group_quads("ontology") if name == "ontology" else self.quads
+        return [q.triple for q in quads if q.graph_name == node]
+
+    def digests(self) -> dict[str, str]:
+        """SHA-256 of each group's bytes."""
+        if self._digests is None:
+            self._digests = {k: hashlib.sha256(v).hexdigest() for k, v in self.groups.items()}
+        return self._digests
 
     def store(self) -> ox.Store:
-        s = ox.Store()
-        s.bulk_extend(self.quads)
-        return s
+        """A pyoxigraph store of every quad (loaded once, shared by the exports that query)."""
+        if self._store is None:
+            s = ox.Store()
+            s.bulk_load(input=self.nquads(), format=ox.RdfFormat.N_QUADS)
+            self._store = s
+        return self._store
 
     def triples(self) -> list[ox.Triple]:
-        """The union of the named graphs, each triple once, in canonical order (computed once:
+        """The union of the named graphs, each triple once, in output order (computed once:
         several exports and the checks ask for it)."""
         if self._triples is None:
-            self._triples = sorted({q.triple for q in self.quads}, key=_triple_key)
+            self._triples = list(dict.fromkeys(q.triple for q in self.quads))
         return list(self._triples)
-
-
-def _term_key(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) -> str:
-    return str(t)
-
-
-def _triple_key(t: ox.Triple) -> tuple[str, str, str]:
-    return (_term_key(t.subject), _term_key(t.predicate), _term_key(t.object))
-
-
-def _quad_key(q: ox.Quad) -> tuple[str, str, str, str]:
-    return (_term_key(q.graph_name), _term_key(q.subject), _term_key(q.predicate),
-            _term_key(q.object))
 
 
 class _Writer:
@@ -98,15 +145,120 @@ class _Writer:
 
 
 def compile_corpus(corpus: Corpus, ontology: Iterable[ox.Triple], project: Project) -> Compiled:
+    """The dataset of the checked corpus, as groups (see :class:`Compiled`).
+
+    Each source compiles on its own into its groups' lines, kept in ``.ifkg-cache/compiled/``
+    keyed by the digest of the source's files, the base IRI and this compiler's code, so a
+    rebuild compiles only the sources that changed.
+    """
     base = project.base
     graphs = {g: _n(base + "graph/" + g) for g in GRAPHS}
-    w = _Writer(base)
+    owned = owned_prefixes(base)
 
+    w = _Writer(base)
     w.graph = graphs["ontology"]
     for t in ontology:
         w.quads.add(ox.Quad(t.subject, t.predicate, t.object, w.graph))
+    parts: dict[str, list[bytes]] = {"ontology": [_sorted_lines(_nquads(w.quads))]}
 
+    w = _Writer(base)
     w.graph = graphs["facts"]
+    _compile_entities(w, corpus)
+    for key, data in _split(_nquads(w.quads), owned).items():
+        parts.setdefault(key, []).append(data)
+
+    cache_dir = project.root / ".ifkg-cache" / "compiled"
+    code = _code_digest()
+    fresh, reused = [], []
+    for src in corpus.sources.values():
+        found, was_cached = _compiled_source(src, graphs, base, owned, code, cache_dir)
+        (reused if was_cached else fresh).append(src.id)
+        for key, data in found.items():
+            parts.setdefault(key, []).append(data)
+
+    groups = {"ontology": _merge(parts.pop("ontology"))}
+    for key in sorted(parts):
+        groups[key] = _merge(parts[key])
+    return Compiled(groups, graphs, base, compiled_sources=fresh, reused_sources=reused)
+
+
+def owned_prefixes(base: str) -> tuple[str, ...]:
+    """IRI spaces whose nodes a source owns: the segment after the prefix is the source id."""
+    return tuple(base + f"id/{kind}/" for kind in ("statement", "measurement", "evidence",
+                                                    "source"))
+
+
+def group_of(subject: str, owned: tuple[str, ...]) -> str:
+    """The group of a non-ontology subject: ``source:<id>`` for a node a source owns, else the
+    subject itself."""
+    for prefix in owned:
+        if subject.startswith(prefix):
+            return "source:" + subject[len(prefix):].split("/", 1)[0]
+    return subject
+
+
+def _nquads(quads: Iterable[ox.Quad]) -> bytes:
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+
+
+def _split(data: bytes, owned: tuple[str, ...]) -> dict[str, bytes]:
+    """N-Quads lines (every subject an IRI) by group, each group sorted and unique."""
+    lines: dict[str, list[bytes]] = {}
+    for line in data.splitlines(keepends=True):
+        subject = line[1:line.index(b">")].decode()
+        lines.setdefault(group_of(subject, owned), []).append(line)
+    return {k: b"".join(sorted(set(v))) for k, v in sorted(lines.items())}
+
+
+def _sorted_lines(data: bytes) -> bytes:
+    return b"".join(sorted(set(data.splitlines(keepends=True))))
+
+
+def _merge(chunks: list[bytes]) -> bytes:
+    return chunks[0] if len(chunks) == 1 else _sorted_lines(b"".join(chunks))
+
+
+def _code_digest() -> str:
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    here = Path(__file__).resolve().parent
+    for name in _CODE_MODULES:
+        h.update((here / name).read_bytes())
+    h.update(ox.__version__.encode())
+    return h.hexdigest()
+
+
+def _source_key(src: Source, base: str, code: str) -> str:
+    h = hashlib.sha256(f"{code}\0{base}\0{src.id}\0{src.sha256}\0".encode())
+    for f in sorted(p for p in src.dir.rglob("*") if p.is_file()):
+        h.update(f.relative_to(src.dir).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _compiled_source(src: Source, graphs: dict[str, ox.NamedNode], base: str,
+                     owned: tuple[str, ...], code: str, cache_dir: Path
+                     ) -> tuple[dict[str, bytes], bool]:
+    """The source's groups, and whether they came from the cache."""
+    key = _source_key(src, base, code)
+    cached = cache_dir / f"{src.id}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        found = pickle.loads(cached.read_bytes())
+        if found[0] == key:
+            return found[1], True
+    w = _Writer(base)
+    _compile_source(w, src, graphs)
+    groups = _split(_nquads(w.quads), owned)
+    with contextlib.suppress(OSError):   # a read-only checkout still builds
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=cache_dir)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((key, groups), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    return groups, False
+
+
+def _compile_entities(w: _Writer, corpus: Corpus) -> None:
+    base = w.base
     for e in corpus.entities.values():
         node = w.entity(e.id)
         for c in e.classes:
@@ -137,12 +289,6 @@ def compile_corpus(corpus: Corpus, ontology: Iterable[ox.Triple], project: Proje
         w.add(node, IFKG + "indicatorKind", _lit(ind.kind))
         if ind.note:
             w.add(node, SKOS + "definition", _lit(ind.note, "en"))
-
-    for src in corpus.sources.values():
-        _compile_source(w, src, graphs)
-
-    quads = sorted(w.quads, key=_quad_key)
-    return Compiled(quads, graphs, base)
 
 
 def _evidence(w: _Writer, src: Source, fact_path: str, span: Span) -> ox.NamedNode:

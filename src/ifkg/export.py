@@ -1,19 +1,31 @@
 """Serialise the compiled dataset to every export format and write them atomically.
 
-All writers are pyoxigraph's (fast, and byte-identical across processes when every node has an
-IRI); the quads are sorted before writing, so a rebuild gives the same bytes.
+The RDF exports (N-Quads, N-Triples, Turtle, TriG, RDF/XML, JSON-LD) are written group by group
+(see :class:`ifkg.compile.Compiled`): each group's fragment is pyoxigraph's serialisation of
+that group's quads, without the format's header and footer, which are written once. A file is
+its header, its fragments in group order and its footer, so the same groups give the same bytes
+on every run. The fragments of the last build are kept in ``.ifkg-cache/exports/`` (the file
+itself, with the offset of each group's fragment by the group's digest): a rebuild serialises
+only the groups that changed and copies the others. The other exports (the description, the
+ontology, the HTML pages) are rendered whole.
 """
 
 from __future__ import annotations
 
+import contextlib
+import filecmp
+import functools
 import hashlib
 import importlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -22,34 +34,134 @@ from .namespaces import prefixes
 from .project import Project
 
 Writer = Callable[[Compiled, Project], bytes]
+FRAGMENT_VERSION = "1"
+JSONLD_CONTEXT_FILE = "context.jsonld"
 
 
-def _turtle(c: Compiled, p: Project) -> bytes:
-    return ox.serialize(c.triples(), format=ox.RdfFormat.TURTLE, prefixes=prefixes(c.base))
+# ---------------------------------------------------------------------------------------------
+# fragmented exports
 
 
-def _trig(c: Compiled, p: Project) -> bytes:
-    return ox.serialize(c.quads, format=ox.RdfFormat.TRIG, prefixes=prefixes(c.base))
+class _Group:
+    """One group's quads, parsed once for every format that needs them."""
+
+    def __init__(self, lines: bytes) -> None:
+        self.lines = lines
+        self._quads: list[ox.Quad] | None = None
+        self._triples: list[ox.Triple] | None = None
+
+    @property
+    def quads(self) -> list[ox.Quad]:
+        if self._quads is None:
+            self._quads = list(ox.parse(self.lines, ox.RdfFormat.N_QUADS))
+        return self._quads
+
+    @property
+    def triples(self) -> list[ox.Triple]:
+        if self._triples is None:
+            self._triples = list(dict.fromkeys(q.triple for q in self.quads))
+        return self._triples
 
 
-def _nquads(c: Compiled, p: Project) -> bytes:
-    return ox.serialize(c.quads, format=ox.RdfFormat.N_QUADS)
+@dataclass
+class Fragmented:
+    """An export made of a header, one fragment per group (joined by ``sep``) and a footer."""
+
+    header: Callable[[Compiled], bytes]
+    fragment: Callable[[_Group, Compiled], bytes]
+    footer: bytes = b""
+    sep: bytes = b""
 
 
-def _ntriples(c: Compiled, p: Project) -> bytes:
-    return ox.serialize(c.triples(), format=ox.RdfFormat.N_TRIPLES)
+def _prefix_lines(c: Compiled) -> bytes:
+    return _prefix_lines_of(c.base)
 
 
-def _jsonld(c: Compiled, p: Project) -> bytes:
-    # the union graph with compact IRIs under exports/context.jsonld, which it refers to
-    from .publish_meta import compact_jsonld
+@functools.lru_cache(maxsize=8)
+def _prefix_lines_of(base: str) -> bytes:
+    """The ``@prefix`` lines pyoxigraph writes before any Turtle or TriG it serialises."""
+    probe = ox.Triple(ox.NamedNode(base), ox.NamedNode(base), ox.NamedNode(base))
+    out = ox.serialize([probe], format=ox.RdfFormat.TURTLE, prefixes=prefixes(base))
+    return b"".join(line for line in out.splitlines(keepends=True) if line.startswith(b"@prefix "))
 
-    return compact_jsonld(c, p)
+
+def _strip(data: bytes, head: bytes, tail: bytes = b"") -> bytes:
+    if not data:
+        return b""
+    if not data.startswith(head) or not data.endswith(tail):
+        raise RuntimeError("pyoxigraph's output does not start with the expected header")
+    return data[len(head):len(data) - len(tail)]
+
+
+def _turtle_fragment(g: _Group, c: Compiled) -> bytes:
+    out = ox.serialize(g.triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes(c.base))
+    return _strip(out, _prefix_lines(c))
+
+
+def _trig_fragment(g: _Group, c: Compiled) -> bytes:
+    # one block per named graph: the group's quads graph by graph, in line order within each
+    quads = sorted(g.quads, key=lambda q: q.graph_name.value)
+    out = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes(c.base))
+    return _strip(out, _prefix_lines(c))
+
+
+def _ntriples_fragment(g: _Group, c: Compiled) -> bytes:
+    return ox.serialize(g.triples, format=ox.RdfFormat.N_TRIPLES)
+
+
+_RDF_XML_END = b"</rdf:RDF>"
+
+
+def _rdf_xml_header(c: Compiled) -> bytes:
+    return _rdf_xml_header_of(c.base)
+
+
+@functools.lru_cache(maxsize=8)
+def _rdf_xml_header_of(base: str) -> bytes:
+    return _strip(ox.serialize([], format=ox.RdfFormat.RDF_XML, prefixes=prefixes(base)),
+                  b"", _RDF_XML_END)
+
+
+def _rdf_xml_fragment(g: _Group, c: Compiled) -> bytes:
+    out = ox.serialize(g.triples, format=ox.RdfFormat.RDF_XML, prefixes=prefixes(c.base))
+    return _strip(out, _rdf_xml_header(c), _RDF_XML_END)
+
+
+def _jsonld_header(c: Compiled) -> bytes:
+    return f'{{\n "@context": "{JSONLD_CONTEXT_FILE}",\n "@graph": [\n'.encode()
+
+
+def _jsonld_fragment(g: _Group, c: Compiled) -> bytes:
+    """pyoxigraph's expanded JSON-LD of the group, with compact IRIs under the prefixes of
+    ``context.jsonld``; one indented node object per subject."""
+    from .publish_meta import _compactor
+
+    nodes = json.loads(ox.serialize(g.triples, format=ox.RdfFormat.JSON_LD))
+    compact = _compactor(prefixes(c.base))
+    texts = []
+    for node in nodes if isinstance(nodes, list) else [nodes]:
+        text = json.dumps(compact(node), ensure_ascii=False, indent=1)
+        texts.append("  " + text.replace("\n", "\n  "))
+    return ",\n".join(texts).encode()
+
+
+FRAGMENTED: dict[str, Fragmented] = {
+    "ifkg.nq": Fragmented(lambda c: b"", lambda g, c: g.lines),
+    "ifkg.nt": Fragmented(lambda c: b"", _ntriples_fragment),
+    "ifkg.ttl": Fragmented(_prefix_lines, _turtle_fragment),
+    "ifkg.trig": Fragmented(_prefix_lines, _trig_fragment),
+    "ifkg.rdf": Fragmented(_rdf_xml_header, _rdf_xml_fragment, footer=_RDF_XML_END),
+    "ifkg.jsonld": Fragmented(_jsonld_header, _jsonld_fragment, footer=b"\n ]\n}\n",
+                              sep=b",\n"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# whole exports
 
 
 def _ontology(c: Compiled, p: Project) -> bytes:
-    g = c.graphs["ontology"]
-    triples = sorted({q.triple for q in c.quads if q.graph_name == g}, key=str)
+    triples = sorted(set(c.graph_triples("ontology")), key=str)
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes(c.base))
 
 
@@ -63,32 +175,26 @@ def input_digest(project: Project) -> str:
 
 
 def _build_info(c: Compiled, p: Project) -> bytes:
-    counts = {name: sum(1 for q in c.quads if q.graph_name == g) for name, g in c.graphs.items()}
     info = {
         "base": c.base,
         "input_digest": input_digest(p),
-        "quads": len(c.quads),
-        "triples_per_graph": counts,
+        "quads": c.n_quads,
+        "triples_per_graph": c.graph_counts(),
         "graphs": {name: g.value for name, g in c.graphs.items()},
     }
     return (json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
 
 # file name → writer; a writer given as "module:function" is imported when it runs.
-EXPORTS: dict[str, Writer | str] = {
-    "ifkg.ttl": _turtle,
-    "ifkg.trig": _trig,
-    "ifkg.nq": _nquads,
-    "ifkg.nt": _ntriples,
-    "ifkg.jsonld": _jsonld,
+WHOLE: dict[str, Writer | str] = {
     "ontology.ttl": _ontology,
     "build-info.json": _build_info,
-    "ifkg.rdf": "ifkg.publish_meta:rdf_xml",
     "context.jsonld": "ifkg.publish_meta:context_jsonld",
     "void.ttl": "ifkg.publish_meta:void_ttl",
     "ontology.html": "ifkg.ontodoc:ontology_html",
     "graph.html": "ifkg.viz:render_export",
 }
+EXPORTS: tuple[str, ...] = tuple(sorted([*FRAGMENTED, *WHOLE]))
 
 
 def _resolve(writer: Writer | str) -> Writer:
@@ -98,15 +204,187 @@ def _resolve(writer: Writer | str) -> Writer:
     return getattr(importlib.import_module(module), name)
 
 
+# ---------------------------------------------------------------------------------------------
+# the fragment cache
+
+
+def _cache_key(c: Compiled) -> str:
+    h = hashlib.sha256(f"{FRAGMENT_VERSION}\0{c.base}\0{ox.__version__}\0".encode())
+    h.update(Path(__file__).read_bytes())
+    h.update(json.dumps(prefixes(c.base), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+class _Cache:
+    """The last rendered file of one export and where each group's fragment is in it."""
+
+    def __init__(self, folder: Path | None, name: str, key: str) -> None:
+        self.folder, self.name, self.key = folder, name, key
+        self.offsets: dict[str, list[int]] = {}
+        self._fh: IO[bytes] | None = None
+        self._map: mmap.mmap | None = None
+        if folder is None:
+            return
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            index = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+            st = (folder / name).stat()
+            if index["key"] == key and index["stat"] == [st.st_size, st.st_mtime_ns, st.st_ino]:
+                self._fh = open(folder / name, "rb")
+                if st.st_size:
+                    self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
+                self.offsets = index["offsets"]
+
+    def get(self, digest: str) -> bytes | None:
+        where = self.offsets.get(digest)
+        if where is None or self._map is None:
+            return None
+        return self._map[where[0]:where[0] + where[1]]
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+        if self._fh is not None:
+            self._fh.close()
+
+    def keep(self, path: Path, offsets: dict[str, list[int]]) -> None:
+        """Remember ``path`` (just written) as this export's cache: a hard link, else a copy."""
+        if self.folder is None:
+            return
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".tmp-{self.name}"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            try:
+                os.link(path, tmp)
+            except OSError:
+                shutil.copyfile(path, tmp)
+            os.replace(tmp, self.folder / self.name)
+            st = (self.folder / self.name).stat()
+            index = {"key": self.key, "stat": [st.st_size, st.st_mtime_ns, st.st_ino],
+                     "offsets": offsets}
+            fd, itmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(index, fh)
+            os.replace(itmp, self.folder / f"{self.name}.json")
+
+
+@dataclass
+class Rendered:
+    """What a render did: each fragmented export's fragment offsets by group digest, and how
+    many fragments were serialised or copied from the last build."""
+
+    offsets: dict[str, dict[str, list[int]]]
+    serialised: int = 0
+    reused: int = 0
+
+
+def _render_fragmented(c: Compiled, project: Project, folder: Path,
+                       cache_dir: Path | None) -> Rendered:
+    """Write every fragmented export into ``folder``, in one pass over the groups."""
+    key = _cache_key(c)
+    caches = {name: _Cache(cache_dir, name, key) for name in FRAGMENTED}
+    handles = {name: open(folder / name, "wb") for name in FRAGMENTED}
+    try:
+        pos: dict[str, int] = {}
+        report = Rendered({name: {} for name in FRAGMENTED})
+        offsets = report.offsets
+        first = dict.fromkeys(FRAGMENTED, True)
+        for name, spec in FRAGMENTED.items():
+            head = spec.header(c)
+            handles[name].write(head)
+            pos[name] = len(head)
+        digests = c.digests()
+        for gkey, lines in c.groups.items():
+            digest = digests[gkey]
+            group = _Group(lines)
+            for name, spec in FRAGMENTED.items():
+                frag = caches[name].get(digest)
+                if frag is None:
+                    frag = spec.fragment(group, c)
+                    report.serialised += 1
+                else:
+                    report.reused += 1
+                if not frag:
+                    continue
+                fh = handles[name]
+                if not first[name] and spec.sep:
+                    fh.write(spec.sep)
+                    pos[name] += len(spec.sep)
+                first[name] = False
+                fh.write(frag)
+                offsets[name][digest] = [pos[name], len(frag)]
+                pos[name] += len(frag)
+        for name, spec in FRAGMENTED.items():
+            handles[name].write(spec.footer)
+    finally:
+        for fh in handles.values():
+            fh.close()
+        for cache in caches.values():
+            cache.close()
+    return report
+
+
+def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True) -> Rendered:
+    """Write every export into ``folder`` (which must exist)."""
+    cache_dir = project.root / ".ifkg-cache" / "exports" if cache else None
+    report = _render_fragmented(c, project, folder, cache_dir)
+    for name, writer in WHOLE.items():
+        data = _resolve(writer)(c, project)
+        (folder / name).write_bytes(data)
+    return report
+
+
+def _remember(project: Project, folder: Path, report: Rendered, key: str) -> None:
+    cache_dir = project.root / ".ifkg-cache" / "exports"
+    for name, found in report.offsets.items():
+        _Cache(cache_dir, name, key).keep(folder / name, found)
+
+
+@contextlib.contextmanager
+def rendered(c: Compiled, project: Project) -> Iterator[Path]:
+    """A temporary folder holding every export, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="ifkg-exports-"))
+    try:
+        _remember(project, tmp, render_to(c, project, tmp), _cache_key(c))
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def render_all(c: Compiled, project: Project) -> dict[str, bytes]:
-    """Every export as bytes, by file name."""
-    return {name: _resolve(w)(c, project) for name, w in EXPORTS.items()}
+    """Every export as bytes, by file name (for small datasets: everything is in memory)."""
+    with rendered(c, project) as folder:
+        return {name: (folder / name).read_bytes() for name in EXPORTS}
 
 
-def write_atomically(files: dict[str, bytes], out: Path) -> None:
+def write_exports(c: Compiled, project: Project, out: Path) -> Rendered:
+    """Render every export into a temporary folder inside ``out``, then move each into place:
+    nothing in ``out`` changes unless every file was rendered and written in full first."""
+    # render beside ``out`` when it does not exist yet, so a failure leaves no empty folder
+    if out.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        report = render_to(c, project, tmp)
+        for name in EXPORTS:
+            with open(tmp / name, "rb+") as fh:
+                os.fsync(fh.fileno())
+        out.mkdir(exist_ok=True)
+        for name in EXPORTS:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _remember(project, out, report, _cache_key(c))
+    return report
+
+
+def write_atomically(files: Mapping[str, bytes], out: Path) -> None:
     """Write every file to a temporary folder inside ``out``, then move each into place.
 
-    Nothing in ``out`` changes unless every file was rendered and written in full first.
+    Nothing in ``out`` changes unless every file was written in full first.
     """
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
@@ -126,13 +404,32 @@ def write_atomically(files: dict[str, bytes], out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def differences(files: dict[str, bytes], out: Path) -> list[str]:
+def differences(c: Compiled, project: Project, out: Path) -> list[str]:
     """Names of exports that are missing from ``out`` or differ from a fresh build."""
     diff = []
-    for name, data in sorted(files.items()):
-        path = out / name
-        if not path.exists():
-            diff.append(f"{name} (missing)")
-        elif path.read_bytes() != data:
-            diff.append(name)
+    with rendered(c, project) as fresh:
+        for name in EXPORTS:
+            path = out / name
+            if not path.exists():
+                diff.append(f"{name} (missing)")
+            elif not filecmp.cmp(path, fresh / name, shallow=False):
+                diff.append(name)
     return diff
+
+
+class ExportFiles(Mapping[str, bytes]):
+    """The exports in a folder, read when asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in EXPORTS:
+            raise KeyError(name)
+        return (self.folder / name).read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EXPORTS)
+
+    def __len__(self) -> int:
+        return len(EXPORTS)

@@ -79,8 +79,7 @@ class TermDoc:
 
 class _Ontology:
     def __init__(self, c: Compiled, project: Project) -> None:
-        g = c.graphs.get("ontology")
-        self.triples = [q.triple for q in c.quads if q.graph_name == g]
+        self.triples = c.graph_triples("ontology")
         self.out: dict[str, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
         self.inv: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for t in self.triples:

@@ -1,0 +1,92 @@
+"""Rebuilds: only what changed is compiled and serialised, and the result is the same bytes as
+a build from scratch."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+from ifkg.build import build
+from ifkg.export import EXPORTS, FRAGMENTED
+from ifkg.project import Project
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNDS = Path("graph/entities/funds.yaml")
+FACTS = Path("graph/sources/shstc-reply-2025-27/facts.yaml")
+EN_OLD = "en: Shanghai Municipal Policy-based Financing Guarantee Fund"
+EN_NEW = "en: Shanghai Policy-based Financing Guarantee Fund (renamed)"
+NOTE_OLD = "note: The third session (三次会议) of the 16th congress, read from the name."
+NOTE_NEW = "note: The third session (三次会议) of the 16th congress."
+
+
+def _copy(where: Path) -> Project:
+    where.mkdir()
+    for name in ("graph", "ontology"):
+        shutil.copytree(ROOT / name, where / name)
+    shutil.copy(ROOT / "VERSION", where / "VERSION")
+    return Project(where)
+
+
+def _edit(project: Project, rel: Path, old: str, new: str) -> None:
+    path = project.root / rel
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} not once in {rel}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _same(a: Path, b: Path) -> list[str]:
+    return [n for n in EXPORTS if not filecmp.cmp(a / n, b / n, shallow=False)]
+
+
+def test_a_rebuild_serialises_only_the_changed_group_and_equals_a_cold_build(tmp_path):
+    warm = _copy(tmp_path / "warm")
+    first = build(warm)
+    groups = len(first.compiled.groups)
+    assert first.rendered is not None
+    assert first.rendered.reused == 0
+    assert first.rendered.serialised == groups * len(FRAGMENTED)
+    assert first.compiled.reused_sources == []
+
+    # one entity's English name: one group changes, no source is compiled again
+    _edit(warm, FUNDS, EN_OLD, EN_NEW)
+    second = build(warm)
+    assert second.compiled.compiled_sources == []
+    assert second.compiled.reused_sources == ["shstc-reply-2025-27"]
+    assert second.rendered.serialised == len(FRAGMENTED)
+    assert second.rendered.reused == (groups - 1) * len(FRAGMENTED)
+    assert EN_NEW.split(": ", 1)[1] in second.files["ifkg.ttl"].decode()
+
+    cold = _copy(tmp_path / "cold")
+    _edit(cold, FUNDS, EN_OLD, EN_NEW)
+    build(cold)
+    assert _same(warm.exports_dir, cold.exports_dir) == []
+
+
+def test_an_edited_source_is_compiled_again_and_its_group_serialised(tmp_path):
+    warm = _copy(tmp_path / "warm")
+    build(warm)
+    _edit(warm, FACTS, NOTE_OLD, NOTE_NEW)
+    again = build(warm)
+    assert again.compiled.compiled_sources == ["shstc-reply-2025-27"]
+    # the note is on a statement, which the source's own group holds
+    assert again.rendered.serialised == len(FRAGMENTED)
+    assert NOTE_NEW.split(": ", 1)[1] in again.files["ifkg.nt"].decode()
+    assert NOTE_OLD.split(": ", 1)[1] not in again.files["ifkg.nt"].decode()
+
+    cold = _copy(tmp_path / "cold")
+    _edit(cold, FACTS, NOTE_OLD, NOTE_NEW)
+    build(cold)
+    assert _same(warm.exports_dir, cold.exports_dir) == []
+
+
+def test_a_cache_file_changed_behind_its_back_is_not_used(tmp_path):
+    project = _copy(tmp_path / "p")
+    build(project)
+    cached = project.root / ".ifkg-cache" / "exports" / "ifkg.ttl"
+    data = cached.read_bytes()
+    cached.unlink()                    # break the hard link, then tamper with the copy
+    cached.write_bytes(data.replace(b"Shanghai", b"Shanghai (tampered)"))
+    again = build(project)
+    assert b"tampered" not in again.files["ifkg.ttl"]
+    assert again.rendered.serialised == len(again.compiled.groups)   # Turtle only, all groups
