@@ -1,9 +1,11 @@
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from ifkg.evidence import QuoteError, SourceIndex, fold
+from ifkg.evidence import FOLDED, QuoteError, SourceIndex, fold
 
 TEXT = (ROOT / "graph/sources/shstc-reply-2025-27/text.txt").read_text(encoding="utf-8")
 INDEX = SourceIndex(TEXT)
@@ -63,3 +65,36 @@ def test_arbitrary_user_text_never_crashes(quote):
     except QuoteError:
         return
     assert fold(span.exact) == fold(quote)
+
+
+def _naive_index(text: str) -> tuple[str, list[int], list[int]]:
+    """Folded text, positions and sentence starts, one character at a time (as the index
+    was first written)."""
+    kept = [(i, ch) for i, ch in enumerate(text) if not FOLDED.fullmatch(ch)]
+    starts = {0} | {i + 1 for i, ch in enumerate(text) if ch in "。！？"}
+    starts |= {i + 1 for i, ch in enumerate(text) if ch == "\n" and text[i + 1 : i + 2] in ("#", "-")}
+    for m in re.finditer(r"\n[ \t]*\n", text):
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip()
+        if len(line) < 60 or line[-1:] in "。！？：:”**":
+            starts.add(m.end())
+    return "".join(ch for _, ch in kept), [i for i, _ in kept], sorted(starts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["甲", "乙", "a", " ", "\t", "\n", "\n\n", "\n \n", "#", "*", "-", "。",
+                                 "！", "：", "\u3000", "x" * 61]), max_size=40).map("".join))
+def test_index_matches_a_character_by_character_reading(text):
+    index = SourceIndex(text)
+    folded, positions, starts = _naive_index(text)
+    assert index.folded == folded
+    assert index.positions == positions
+    assert index._boundaries == starts
+
+
+def test_repeated_quotes_give_the_same_answer():
+    index = SourceIndex(TEXT)
+    first = index.find("科技类融资担保余额为128.14亿元")
+    assert index.find("科技类融资担保余额为128.14亿元") == first
+    for _ in range(2):
+        with pytest.raises(QuoteError, match="occurs .* times"):
+            index.find("市担保基金")

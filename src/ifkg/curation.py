@@ -147,8 +147,8 @@ class _Collector:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -158,10 +158,11 @@ def _text(value: Any) -> str | None:
 
 def _require(item: Any, key: str, file: Path, col: _Collector) -> str | None:
     value = item.get(key) if isinstance(item, dict) else None
-    if value is None or str(value).strip() == "":
+    text = _text(value)
+    if text is None or not text.strip():
         col.add(f"missing required key '{key}'", file, line_of(item))
         return None
-    return _text(value)
+    return text
 
 
 def _check_keys(item: Any, allowed: set[str], file: Path, col: _Collector) -> None:
@@ -560,23 +561,30 @@ def conflicts(sources: dict[str, Source]) -> list[tuple[str, Where]]:
     """Measurements of different sources that give different values for the same entity,
     indicator and date (as_of or period). Both stay in the graph; each pair is reported once,
     at the measurement of the later source (by source date, then id)."""
-    seen: dict[tuple[str, str, str], list[tuple[Source, Measurement]]] = {}
+    # (entity, indicator, date) -> (value, unit) -> earlier measurements, numbered in order of
+    # meeting them: a measurement is compared only with the earlier ones of another value
+    seen: dict[tuple[str, str, str], dict[tuple[Decimal, str], list[tuple[int, Source, Measurement]]]] = {}
     order = sorted(sources.values(), key=lambda s: (s.date or "", s.id))
     out: list[tuple[str, Where]] = []
+    n = 0
     for src in order:
         for m in src.measurements:
             when = m.as_of or m.period
             if when is None:
                 continue
-            key = (m.about, m.indicator, when)
-            for other_src, other in seen.get(key, []):
-                if other_src.id == src.id or (other.value, other.unit) == (m.value, m.unit):
+            by_value = seen.setdefault((m.about, m.indicator, when), {})
+            mine = (m.value, m.unit)
+            others = sorted((e for vu, entries in by_value.items() if vu != mine for e in entries),
+                            key=lambda e: e[0])
+            for _, other_src, other in others:
+                if other_src.id == src.id:
                     continue
                 out.append((f"sources disagree: '{m.id}' gives {m.reported} for {m.about} "
                             f"{m.indicator} at {when}, source '{other_src.id}' gives "
                             f"{other.reported} ({other.where.file}:{other.where.line}); both are "
                             f"kept", m.where))
-            seen.setdefault(key, []).append((src, m))
+            by_value.setdefault(mine, []).append((n, src, m))
+            n += 1
     return out
 
 

@@ -7,15 +7,19 @@ always index the original text in code points (Web Annotation's TextPositionSele
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 FOLDED = re.compile(r"[\s#*]")
+KEPT = re.compile(r"[^\s#*]+")
 SENTENCE_END = "。！？"
 CONTEXT = 16
 # A blank line after a line this long that does not end a sentence is a page break inside a
 # sentence (the five page breaks of the reply split paragraphs of 100+ characters).
 PAGE_BREAK_MIN_LINE = 60
+SENTENCE_MARK = re.compile(f"[{SENTENCE_END}]")
+LIST_OR_HEADING = re.compile(r"\n(?=[#-])")  # a line starting a heading or a list item
 
 
 def fold(text: str) -> str:
@@ -44,35 +48,45 @@ class SourceIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        chars: list[str] = []
+        self.folded = fold(text)
+        # original offset of each folded character, run by run of kept characters
         positions: list[int] = []
-        for i, ch in enumerate(text):
-            if not FOLDED.fullmatch(ch):
-                chars.append(ch)
-                positions.append(i)
-        self.folded = "".join(chars)
+        for m in KEPT.finditer(text):
+            positions.extend(range(m.start(), m.end()))
         self.positions = positions
         self._boundaries = self._sentence_boundaries()
+        # quote -> its span or the reason it was refused: a sentence is often quoted by a
+        # mention and by the relations and measurements it supports
+        self._found: dict[str, Span | str] = {}
 
     def _sentence_boundaries(self) -> list[int]:
         """Original offsets where a sentence starts."""
         text = self.text
         starts = {0}
-        for i, ch in enumerate(text):
-            if ch in SENTENCE_END:
-                starts.add(i + 1)
+        starts.update(m.end() for m in SENTENCE_MARK.finditer(text))
         for m in re.finditer(r"\n[ \t]*\n", text):
             line_start = text.rfind("\n", 0, m.start()) + 1
             line = text[line_start : m.start()].rstrip()
             if len(line) >= PAGE_BREAK_MIN_LINE and line[-1:] not in SENTENCE_END + "：:”**":
                 continue  # a page break inside a sentence
             starts.add(m.end())
-        for m in re.finditer(r"\n", text):
-            starts.add(m.end()) if text[m.end() : m.end() + 1] in ("#", "-") else None
+        starts.update(m.end() for m in LIST_OR_HEADING.finditer(text))
         return sorted(starts)
 
     def find(self, quote: str) -> Span:
         """Locate ``quote``; it must occur exactly once and stay within one sentence."""
+        found = self._found.get(quote)
+        if found is None:
+            try:
+                found = self._find(quote)
+            except QuoteError as exc:
+                found = str(exc)
+            self._found[quote] = found
+        if isinstance(found, str):
+            raise QuoteError(found)
+        return found
+
+    def _find(self, quote: str) -> Span:
         q = fold(quote)
         if not q:
             raise QuoteError("empty quote")
@@ -99,8 +113,6 @@ class SourceIndex:
 
     def sentence(self, start: int, end: int) -> str:
         """The whole sentence around ``text[start:end]``, folded for display."""
-        import bisect
-
         b = self._boundaries
         i = bisect.bisect_right(b, start) - 1
         s = b[i] if i >= 0 else 0
