@@ -12,6 +12,8 @@ import re
 import shutil
 import subprocess
 import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import pyoxigraph as ox
 import pyshacl
 import pytest
 import rdflib
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyld import jsonld
 from rdflib.namespace import SH
 from ruamel.yaml import YAML
@@ -29,7 +33,7 @@ from ifkg.build import build
 from ifkg.errors import IfkgError
 from ifkg.export import EXPORTS
 from ifkg.ontodoc import anchor
-from ifkg.publish_meta import published_iris, read_published, unpublished
+from ifkg.publish_meta import graph_facts, published_iris, read_published, unpublished
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/ifkg/"
@@ -297,6 +301,177 @@ def test_a_second_project_gets_a_conforming_description(mini):
     # the demo source's figures: 2024-12-31 and the year 2024; the source is dated 2025-01-02
     assert _ask(g, "SELECT ?s ?e WHERE { ?t a dct:PeriodOfTime ; dcat:startDate ?s ; "
                    "dcat:endDate ?e }") == [("2024", "2025-01-02")]
+
+
+# ------------------------------------------------------------------------------------------
+# the statistics, against a plain count over the quads
+# ------------------------------------------------------------------------------------------
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+GRAPHS = {n: ox.NamedNode(f"{BASE}graph/{n}") for n in ("ontology", "facts", "provenance")}
+
+
+@dataclass
+class _Dataset:
+    """What the description reads of a compiled dataset: its graphs, base, store and N-Quads
+    (no ``quads`` or ``triples()``, so a Python loop over every quad would fail here)."""
+
+    data: list[ox.Quad]
+    graphs: dict[str, ox.NamedNode]
+    base: str = BASE
+
+    def nquads(self) -> bytes:
+        return ox.serialize(self.data, format=ox.RdfFormat.N_QUADS)
+
+    def store(self) -> ox.Store:
+        s = ox.Store()
+        s.bulk_load(input=self.nquads(), format=ox.RdfFormat.N_QUADS)
+        return s
+
+
+def _bounds(lit: ox.Literal) -> tuple[str, str] | None:
+    v, t = lit.value, lit.datatype.value
+    if t == XSD + "gYear" and re.fullmatch(r"\d{4}", v):
+        return f"{v}-01-01", f"{v}-12-31"
+    if t in (XSD + "date", XSD + "dateTime") and re.match(r"\d{4}-\d{2}-\d{2}", v):
+        return v[:10], v[:10]
+    return None
+
+
+def _counted(quads: list[ox.Quad], base: str, ontology: ox.NamedNode) -> dict:
+    """The description's statistics by a plain loop over the quads in canonical order: the
+    union's triples, subjects, objects, partitions, sources and the dates outside the
+    ontology (of equal days, the first one stated)."""
+    quads = sorted(set(quads), key=lambda q: tuple(map(str, (q.graph_name, q.subject,
+                                                             q.predicate, q.object))))
+    triples = {q.triple for q in quads}
+    members = defaultdict(set)
+    for t in triples:
+        if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+            members[t.object.value].add(t.subject)
+    sources = {s.value for s in members.get(ifkg_ns() + "SourceText", ())
+               if isinstance(s, ox.NamedNode)}
+    start = end = None
+    issued = []
+    for q in quads:
+        o = q.object
+        if q.graph_name == ontology or not isinstance(o, ox.Literal) or \
+                o.datatype.value not in (XSD + "date", XSD + "gYear", XSD + "dateTime"):
+            continue
+        b = _bounds(o)
+        if b is None:
+            continue
+        if start is None or b[0] < start[0]:
+            start = (b[0], o)
+        if end is None or b[1] > end[0]:
+            end = (b[1], o)
+        if q.subject.value in sources and q.predicate.value == "http://purl.org/dc/terms/issued":
+            issued.append(b[1])
+    return {
+        "triples": len(triples),
+        "entities": len({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)
+                         and t.subject.value.startswith(base + "id/")}),
+        "distinct_subjects": len({t.subject for t in triples}),
+        "distinct_objects": len({t.object for t in triples}),
+        "class_entities": {k: len(v) for k, v in sorted(members.items())},
+        "property_triples": dict(sorted(Counter(t.predicate.value for t in triples).items())),
+        "sources": sorted(sources),
+        "latest_source_date": max(issued, default=None),
+        "start": start[1] if start else None,
+        "end": end[1] if end else None,
+    }
+
+
+def _facts(c) -> dict:
+    f = graph_facts(c)
+    return {k: getattr(f, k) for k in ("triples", "entities", "distinct_subjects",
+                                       "distinct_objects", "class_entities", "property_triples",
+                                       "sources", "latest_source_date", "start", "end")}
+
+
+def test_graph_facts_of_the_real_graph_match_a_plain_count(built):
+    c = built.compiled
+    assert _facts(c) == _counted(c.quads, c.base, c.graphs["ontology"])
+
+
+def _q(s: str, p: str, o: ox.Term, g: str) -> ox.Quad:
+    subject = ox.BlankNode(s[2:]) if s.startswith("_:") else ox.NamedNode(s)
+    return ox.Quad(subject, ox.NamedNode(p), o, GRAPHS[g])
+
+
+def _date(v: str, t: str = "date") -> ox.Literal:
+    return ox.Literal(v, datatype=ox.NamedNode(XSD + t))
+
+
+def test_graph_facts_count_a_repeated_triple_once_and_skip_the_ontologys_dates():
+    a, b, ex = f"{BASE}id/entity/a", f"{BASE}id/entity/b", "http://example.org/"
+    when, issued = ex + "when", "http://purl.org/dc/terms/issued"
+    source = ox.NamedNode(ifkg_ns() + "SourceText")
+    lookalike = ox.Literal('"^^<http://www.w3.org/2001/XMLSchema#date> <x:g> .')
+    c = _Dataset([
+        _q(a, RDF_TYPE, source, "facts"),
+        _q(a, RDF_TYPE, source, "provenance"),             # the same triple in a second graph
+        _q(a, issued, _date("2024-05-01"), "provenance"),
+        _q(b, when, _date("2010", "gYear"), "facts"),       # the same day as a's, stated later
+        _q(a, when, _date("2010-01-01"), "facts"),
+        _q(ifkg_ns() + "Thing", when, _date("1990-01-01"), "ontology"),
+        _q("_:n1", ex + "label", lookalike, "facts"),
+        _q(ex + "other", when, _date("2030", "gYear"), "provenance"),
+    ], GRAPHS)
+    f = graph_facts(c)
+    assert (f.triples, f.distinct_subjects, f.entities, f.distinct_objects) == (7, 5, 2, 7)
+    assert f.property_triples[RDF_TYPE] == 1 and f.class_entities == {source.value: 1}
+    assert (f.start, f.end) == (_date("2010-01-01"), _date("2030", "gYear"))
+    assert (f.sources, f.latest_source_date) == ([a], "2024-05-01")
+
+
+_SUBJECTS = [f"{BASE}id/entity/a", f"{BASE}id/entity/b", f"{BASE}id/x/c", f"{BASE}idx",
+             "http://example.org/s", "_:n1", "_:n2"]
+_PREDICATES = [RDF_TYPE, "http://purl.org/dc/terms/issued", "http://example.org/p"]
+_OBJECTS = [ox.NamedNode(f"{BASE}id/entity/a"), ox.NamedNode("https://w3id.org/ifkg/def#SourceText"),
+            ox.NamedNode("http://example.org/C"), ox.BlankNode("n1"),
+            _date("2010", "gYear"), _date("2010-01-01"), _date("2010-12-31T23:00:00", "dateTime"),
+            _date("2011-01-01"), _date("20100", "gYear"), _date("2009-xx"),
+            ox.Literal("2010-01-01"), ox.Literal("2010", language="en"),
+            ox.Literal('x"^^<http://www.w3.org/2001/XMLSchema#gYear> y')]
+_quads = st.lists(st.builds(_q, st.sampled_from(_SUBJECTS), st.sampled_from(_PREDICATES),
+                            st.sampled_from(_OBJECTS), st.sampled_from(sorted(GRAPHS))),
+                  max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_quads)
+def test_graph_facts_match_a_plain_count_on_any_small_dataset(quads):
+    assert _facts(_Dataset(quads, GRAPHS)) == _counted(quads, BASE, GRAPHS["ontology"])
+
+
+def test_published_iris_match_a_plain_scan(built, project):
+    c = built.compiled
+    spaces = tuple(f"{BASE}id/{k}/" for k in ("entity", "indicator", "source"))
+    onto = c.graphs["ontology"]
+    want = {g.value for g in c.graphs.values()} | {BASE + "dataset", BASE + "catalog"}
+    for q in c.quads:
+        s = q.subject
+        if isinstance(s, ox.NamedNode) and (s.value.startswith(spaces) or (
+                q.graph_name == onto and (s.value.startswith(ifkg_ns()) or (
+                    q.predicate.value == RDF_TYPE
+                    and q.object.value == "http://www.w3.org/2002/07/owl#Ontology")))):
+            want.add(s.value)
+    assert published_iris(c, project) == sorted(want)
+
+
+def test_without_examples_the_first_three_entities_are_examples(mini):
+    meta = (ROOT / "graph" / "dataset.yaml").read_text(encoding="utf-8")
+    meta = re.sub(r"examples:\n(  - .*\n)+", "", meta)
+    (mini.graph_dir / "dataset.yaml").write_text(meta, encoding="utf-8")
+    result = build(mini, write=False)
+    g = rdflib.Graph().parse(data=result.files["void.ttl"].decode(), format="turtle")
+    entities = sorted({q.subject.value for q in result.compiled.quads
+                       if q.subject.value.startswith(BASE + "id/entity/")})
+    assert len(entities) > 3
+    assert sorted(r[0] for r in _ask(g, "SELECT ?x WHERE { ?d void:exampleResource ?x }")) == \
+        entities[:3]
 
 
 # ------------------------------------------------------------------------------------------

@@ -163,7 +163,6 @@ class GraphFacts:
     start: ox.Literal | None
     end: ox.Literal | None
     ontologies: dict[str, str | None]  # ontology IRI → its owl:versionIRI
-    entity_iris: set[str]
 
 
 def _date_bounds(lit: ox.Literal) -> tuple[str, str] | None:
@@ -185,77 +184,168 @@ def _namespace(iri: str, known: list[str]) -> str:
     return iri[: cut + 1]
 
 
+# The statistics are counted without a Python loop over the quads (seconds at a million): by
+# SPARQL aggregates over the compiled store, which the exports share, and by regular expressions
+# over the N-Quads text where SPARQL would have to test the text of every term. The dataset is
+# the union of the named graphs: a triple two graphs state counts once.
+
+def _rows(store: ox.Store, query: str, union: bool = True) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in store.query(query, use_default_graph_as_union=union)]
+
+
+def _q(iri: str) -> str:
+    """An IRI as SPARQL text."""
+    return str(_n(iri))
+
+
+def _quad_key(q: ox.Quad) -> tuple[str, str, str, str]:
+    """The canonical order of quads (graph, subject, predicate, object as N-Triples text)."""
+    return str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)
+
+
+def _property_counts(store: ox.Store) -> dict[str, int]:
+    """Triples per property over the union: quads per graph and property, less the copies of a
+    triple that more than one graph states."""
+    per_graph: dict[tuple[str, str], int] = {}
+    for g, p, n in _rows(store, "SELECT ?g ?p (COUNT(*) AS ?n) "
+                                "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ?p", union=False):
+        per_graph[(g.value, p.value)] = int(n.value)
+    props: Counter[str] = Counter()
+    for (_, p), n in per_graph.items():
+        props[p] += n
+    # a repeated triple has the same property in both graphs: look each property up from the
+    # graph that has fewer of it (oxigraph joins in the order written)
+    pairs = []
+    graphs = sorted({g for g, _ in per_graph})
+    for i, g in enumerate(graphs):
+        for h in graphs[i + 1:]:
+            for p in sorted(p for gg, p in per_graph if gg == g and (h, p) in per_graph):
+                a, b = sorted((g, h), key=lambda x: (per_graph[(x, p)], x))
+                pairs.append(f"({_q(a)} {_q(b)} {_q(p)})")
+    if pairs:
+        where: dict[ox.Triple, set[ox.Term]] = defaultdict(set)
+        for a, b, s, p, o in _rows(store, "SELECT ?a ?b ?s ?p ?o WHERE { VALUES (?a ?b ?p) { "
+                                          + " ".join(pairs) + " } GRAPH ?a { ?s ?p ?o } "
+                                          "GRAPH ?b { ?s ?p ?o } }", union=False):
+            where[ox.Triple(s, p, o)] |= {a, b}
+        for t, gs in where.items():
+            props[t.predicate.value] -= len(gs) - 1
+    return dict(sorted(props.items()))
+
+
+def _distinct_terms(store: ox.Store) -> tuple[int, int]:
+    """Distinct subjects and distinct objects of the union."""
+    (subjects, objects), = _rows(store, "SELECT (COUNT(DISTINCT ?s) AS ?ns) "
+                                        "(COUNT(DISTINCT ?o) AS ?no) WHERE { ?s ?p ?o }")
+    return int(subjects.value), int(objects.value)
+
+
+# N-Quads as pyoxigraph writes them: one quad a line, the subject first and every term written
+# one way (IRIs in full, unescaped; datatypes as full IRIs), so a regular expression finds
+# lines by their subject or their object's datatype in a fraction of the time any SPARQL test
+# of a million terms' text takes.
+
+def _line_subjects(nquads: bytes, subject: bytes) -> set[bytes]:
+    """The distinct subjects, as written, of the lines whose subject matches ``subject``."""
+    found = set(re.findall(rb"\n(" + subject + rb") ", nquads))
+    first = re.match(rb"(" + subject + rb") ", nquads)
+    return found | {first.group(1)} if first else found
+
+
+def _iri_space(space: str) -> bytes:
+    """A pattern for the IRIs that start with ``space``, as N-Quads writes them."""
+    return re.escape(b"<" + space.encode()) + rb"[^>]*>"
+
+
+_DATE_OBJECT = re.compile(rb'"\^\^<' + re.escape(XSD.encode()) + rb'(?:date|gYear|dateTime)> ')
+
+
+def _date_quads(nquads: bytes) -> list[ox.Quad]:
+    """The quads whose object is a date-like literal (a match inside a string literal is
+    dropped once its line is parsed)."""
+    starts = dict.fromkeys(nquads.rfind(b"\n", 0, m.start()) + 1
+                           for m in _DATE_OBJECT.finditer(nquads))
+    lines = b"".join(nquads[i:nquads.find(b"\n", i) + 1] for i in starts)
+    return [q for q in ox.parse(lines, format=ox.RdfFormat.N_QUADS)
+            if isinstance(q.object, ox.Literal) and q.object.datatype.value in DATE_TYPES]
+
+
+def _coverage(quads: list[ox.Quad]) -> tuple[ox.Literal | None, ox.Literal | None]:
+    """The date-like objects with the earliest and the latest day; of two covering the same
+    day, the one stated first in the canonical order of quads."""
+    dated = [(b, _quad_key(q), q.object) for q in quads if (b := _date_bounds(q.object))]
+    if not dated:
+        return None, None
+    first = min(dated, key=lambda d: (d[0][0], d[1]))
+    last_day = max(d[0][1] for d in dated)
+    last = min((d for d in dated if d[0][1] == last_day), key=lambda d: d[1])
+    return first[2], last[2]
+
+
+def _ontologies(store: ox.Store, graph: ox.NamedNode | None) -> dict[str, str | None]:
+    """Ontology IRIs in the ontology graph → their owl:versionIRI (the last stated wins)."""
+    out: dict[str, str | None] = {}
+    if graph is None:
+        return out
+    for q in sorted(store.quads_for_pattern(None, None, None, graph), key=_quad_key):
+        if not isinstance(q.subject, ox.NamedNode):
+            continue
+        if q.predicate.value == RDF + "type" and q.object == _n(OWL + "Ontology"):
+            out.setdefault(q.subject.value, None)
+        elif q.predicate.value == OWL + "versionIRI" and isinstance(q.object, ox.NamedNode):
+            out[q.subject.value] = q.object.value
+    return dict(sorted(out.items()))
+
+
 def graph_facts(c: Compiled, namespaces: Iterable[str] = ()) -> GraphFacts:
     """Everything the description says about the graph that is counted or read, not written."""
-    triples = {q.triple for q in c.quads}  # the union; counting needs no order
-    id_space = c.base + "id/"
-    entity_space = c.base + "id/entity/"
-    rdf_type = RDF + "type"
+    store = c.store()
+    ontology_graph = c.graphs.get("ontology")
     source_class = IFKG + "SourceText"
-    subjects: set[ox.NamedNode | ox.BlankNode] = set()
-    objects: set[ox.Term] = set()
-    members: dict[str, set[ox.NamedNode | ox.BlankNode]] = defaultdict(set)
-    props: Counter[str] = Counter()
-    for t in triples:
-        p = t.predicate.value
-        props[p] += 1
-        subjects.add(t.subject)
-        objects.add(t.object)
-        if p == rdf_type and isinstance(t.object, ox.NamedNode):
-            members[t.object.value].add(t.subject)
-    named = [s.value for s in subjects if isinstance(s, ox.NamedNode)]
-    entities = sum(1 for s in named if s.startswith(id_space))
-    entity_iris = {s for s in named if s.startswith(entity_space)}
-    sources = {s.value for s in members.get(source_class, ()) if isinstance(s, ox.NamedNode)}
+    props = _property_counts(store)
+    classes = {cls.value: int(n.value) for cls, n in _rows(
+        store, f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s {_q(RDF + 'type')} ?c }} "
+               "GROUP BY ?c") if isinstance(cls, ox.NamedNode)}
+    subjects, objects = _distinct_terms(store)
+    nquads = c.nquads()
+    # entities: the subjects in the IRI space, counted as all but the few that are not
+    outside = rb"(?!" + re.escape(b"<" + (c.base + "id/").encode()) + rb")[^ ]+"
+    entities = subjects - len(_line_subjects(nquads, outside))
+    sources = sorted(s.value for s, in _rows(
+        store, f"SELECT DISTINCT ?s WHERE {{ ?s a {_q(source_class)} FILTER isIRI(?s) }}"))
+    # temporal coverage: every date-like literal of the data (not the ontology's own dates)
+    dated = [q for q in _date_quads(nquads) if q.graph_name != ontology_graph]
+    start, end = _coverage(dated)
+    issued, is_source = DCT + "issued", set(sources)
+    source_dates = [b[1] for q in dated if q.predicate.value == issued
+                    and q.subject.value in is_source and (b := _date_bounds(q.object))]
 
     known = sorted(set(namespaces) | set(prefixes(c.base).values()), key=len, reverse=True)
     vocabularies = sorted({_namespace(p, known) for p in props} |
-                          {_namespace(k, known) for k in members})
-
-    # temporal coverage: every date-like literal of the data (not the ontology's own dates)
-    ontology_graph = c.graphs.get("ontology")
-    start: tuple[str, ox.Literal] | None = None
-    end: tuple[str, ox.Literal] | None = None
-    source_dates: list[str] = []
-    for q in c.quads:
-        o = q.object
-        if q.graph_name == ontology_graph or not isinstance(o, ox.Literal):
-            continue
-        if o.datatype.value not in DATE_TYPES:
-            continue
-        bounds = _date_bounds(o)
-        if bounds is None:
-            continue
-        if start is None or bounds[0] < start[0]:
-            start = (bounds[0], o)
-        if end is None or bounds[1] > end[0]:
-            end = (bounds[1], o)
-        if q.subject.value in sources and q.predicate.value == DCT + "issued":
-            source_dates.append(bounds[1])
-
-    ontologies: dict[str, str | None] = {}
-    for q in c.quads:
-        if q.graph_name != ontology_graph or not isinstance(q.subject, ox.NamedNode):
-            continue
-        if q.predicate.value == rdf_type and q.object == _n(OWL + "Ontology"):
-            ontologies.setdefault(q.subject.value, None)
-        elif q.predicate.value == OWL + "versionIRI" and isinstance(q.object, ox.NamedNode):
-            ontologies[q.subject.value] = q.object.value
+                          {_namespace(k, known) for k in classes})
     return GraphFacts(
-        triples=len(triples),
+        triples=sum(props.values()),
         entities=entities,
-        distinct_subjects=len(subjects),
-        distinct_objects=len(objects),
-        class_entities={k: len(v) for k, v in sorted(members.items())},
-        property_triples=dict(sorted(props.items())),
+        distinct_subjects=subjects,
+        distinct_objects=objects,
+        class_entities=dict(sorted(classes.items())),
+        property_triples=props,
         vocabularies=vocabularies,
-        sources=sorted(sources),
-        latest_source_date=max(source_dates) if source_dates else None,
-        start=start[1] if start else None,
-        end=end[1] if end else None,
-        ontologies=dict(sorted(ontologies.items())),
-        entity_iris=entity_iris,
+        sources=sources,
+        latest_source_date=max(source_dates, default=None),
+        start=start,
+        end=end,
+        ontologies=_ontologies(store, ontology_graph),
     )
+
+
+def _is_subject(store: ox.Store, iri: str) -> bool:
+    """Whether ``iri`` is the subject of a quad (False for text that is no IRI)."""
+    try:
+        node = _n(iri)
+    except ValueError:
+        return False
+    return next(iter(store.quads_for_pattern(node, None, None, None)), None) is not None
 
 
 def ontology_prefixes(project: Project) -> dict[str, str]:
@@ -511,11 +601,12 @@ def describe(c: Compiled, project: Project) -> list[ox.Triple]:
     if examples:
         for i, eid in enumerate(examples):
             ent = f"{base}id/entity/{eid}"
-            if ent not in facts.entity_iris:
+            if not _is_subject(c.store(), ent):
                 raise m._fail(f"example '{eid}' is not an entity of the graph", examples, i)
             g.add(ds, VOID + "exampleResource", _n(ent))
     else:
-        for ent in sorted(facts.entity_iris)[:3]:
+        entities = _line_subjects(c.nquads(), _iri_space(base + "id/entity/"))
+        for ent in sorted(e[1:-1].decode() for e in entities)[:3]:
             g.add(ds, VOID + "exampleResource", _n(ent))
 
     # one distribution per export format
@@ -683,18 +774,16 @@ def rdf_xml(c: Compiled, project: Project) -> bytes:
 def published_iris(c: Compiled, project: Project) -> list[str]:
     """Entities, indicators, sources, ontology terms, named graphs, dataset and catalogue."""
     base = c.base
-    spaces = tuple(base + f"id/{k}/" for k in ("entity", "indicator", "source"))
+    spaces = rb"|".join(_iri_space(base + f"id/{k}/") for k in ("entity", "indicator", "source"))
     out = {g.value for g in c.graphs.values()}
+    out |= {s[1:-1].decode() for s in _line_subjects(c.nquads(), rb"(?:" + spaces + rb")")}
     onto = c.graphs.get("ontology")
-    for q in c.quads:
-        s = q.subject
-        if not isinstance(s, ox.NamedNode):
-            continue
-        if s.value.startswith(spaces):
-            out.add(s.value)
-        elif q.graph_name == onto and (s.value.startswith(IFKG) or (
-                q.predicate.value == RDF + "type" and q.object == _n(OWL + "Ontology"))):
-            out.add(s.value)
+    if onto is not None:
+        for q in c.store().quads_for_pattern(None, None, None, onto):
+            s = q.subject
+            if isinstance(s, ox.NamedNode) and (s.value.startswith(IFKG) or (
+                    q.predicate.value == RDF + "type" and q.object == _n(OWL + "Ontology"))):
+                out.add(s.value)
     if (project.graph_dir / META_FILE).exists():
         iri = description_iris(base)
         out |= {iri["dataset"], iri["catalog"]}
@@ -705,28 +794,33 @@ def unpublished(listed: Iterable[str], c: Compiled, project: Project) -> list[st
     """Problems with IRIs published earlier: each must still be in the build (graph or
     description); one that is retired must say ``owl:deprecated true`` and ``dct:isReplacedBy``
     an IRI that is itself in the build."""
-    triples = [*c.triples(), *describe(c, project)]
-    present = {g.value for g in c.graphs.values()}
-    deprecated: set[str] = set()
-    replaced: dict[str, list[str]] = defaultdict(list)
-    for t in triples:
+    store = c.store()
+    described: dict[tuple[str, str], list[ox.Term]] = defaultdict(list)
+    for t in describe(c, project):
         if isinstance(t.subject, ox.NamedNode):
-            present.add(t.subject.value)
-            if t.predicate.value == OWL + "deprecated" and t.object.value in ("true", "1"):
-                deprecated.add(t.subject.value)
-            if t.predicate.value == DCT + "isReplacedBy" and isinstance(t.object, ox.NamedNode):
-                replaced[t.subject.value].append(t.object.value)
+            described[(t.subject.value, t.predicate.value)].append(t.object)
+    in_build = {g.value for g in c.graphs.values()} | {s for s, _ in described}
+
+    def present(iri: str) -> bool:
+        return iri in in_build or _is_subject(store, iri)
+
+    def stated(iri: str, prop: str) -> list[ox.Term]:
+        """Objects of ``iri prop``: the graph's in canonical order, then the description's."""
+        found = {q.object for q in store.quads_for_pattern(_n(iri), _n(prop), None, None)}
+        return sorted(found, key=str) + described.get((iri, prop), [])
+
     problems = []
     for iri in listed:
-        if iri not in present:
+        if not present(iri):
             problems.append(f"{iri}: published earlier but missing from the build; keep it, "
                             "marked owl:deprecated true with dct:isReplacedBy")
-        elif iri in deprecated:
-            targets = replaced.get(iri, [])
+        elif any(o.value in ("true", "1") for o in stated(iri, OWL + "deprecated")):
+            targets = [o.value for o in stated(iri, DCT + "isReplacedBy")
+                       if isinstance(o, ox.NamedNode)]
             if not targets:
                 problems.append(f"{iri}: owl:deprecated without dct:isReplacedBy")
             for target in targets:
-                if target not in present:
+                if not present(target):
                     problems.append(f"{iri}: dct:isReplacedBy {target}, which is not in the build")
     return problems
 
