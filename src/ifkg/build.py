@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,24 +27,40 @@ class BuildResult:
     files: Mapping[str, bytes]
     warnings: list[Problem]
     rendered: Rendered | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-def check(project: Project, shapes: bool = True) -> tuple[Corpus | None, Compiled | None,
-                                                         list[Problem]]:
+@contextlib.contextmanager
+def timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
+    """Add the wall time of the block to ``timings[stage]`` (when ``timings`` is given)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def check(project: Project, shapes: bool = True, timings: dict[str, float] | None = None
+          ) -> tuple[Corpus | None, Compiled | None, list[Problem]]:
     """Every problem of the project: curated files, ontology, then SHACL on the compiled data."""
-    terms = read_terms(project.ontology_file)
-    corpus, problems = load_corpus(project, terms)
+    with timed(timings, "read and check the curated files"):
+        terms = read_terms(project.ontology_file)
+        corpus, problems = load_corpus(project, terms)
     if any(p.severity == "error" for p in problems):
         return corpus, None, problems
-    compiled = compile_corpus(corpus, parse_ontology(project.ontology_file), project)
+    with timed(timings, "compile"):
+        compiled = compile_corpus(corpus, parse_ontology(project.ontology_file), project)
     if shapes and project.shapes_file.exists():
-        problems += validate_compiled(compiled, project)
+        with timed(timings, "SHACL"):
+            problems += validate_compiled(compiled, project)
     return corpus, compiled, problems
 
 
-def checked(project: Project) -> tuple[Corpus, Compiled, list[Problem]]:
+def checked(project: Project, timings: dict[str, float] | None = None
+            ) -> tuple[Corpus, Compiled, list[Problem]]:
     """:func:`check`, raising IfkgError (listing every error) when there is one."""
-    corpus, compiled, problems = check(project)
+    corpus, compiled, problems = check(project, timings=timings)
     errors = [p for p in problems if p.severity == "error"]
     if errors or compiled is None or corpus is None:
         raise IfkgError(problems=errors)
@@ -54,17 +72,18 @@ def build(project: Project, out: Path | None = None, write: bool = True) -> Buil
 
     Raises IfkgError (listing every error) before anything is written.
     """
-    corpus, compiled, problems = checked(project)
+    timings: dict[str, float] = {}
+    corpus, compiled, problems = checked(project, timings)
     files: Mapping[str, bytes]
     rendered = None
     if write:
         target = out or project.exports_dir
-        rendered = write_exports(compiled, project, target)
+        rendered = write_exports(compiled, project, target, timings)
         files = ExportFiles(target)
     else:
         files = render_all(compiled, project)
     warnings = [p for p in problems if p.severity != "error"]
-    return BuildResult(compiled, corpus, files, warnings, rendered)
+    return BuildResult(compiled, corpus, files, warnings, rendered, timings)
 
 
 def stale_exports(project: Project, out: Path | None = None) -> list[str]:

@@ -14,6 +14,9 @@ BaseOpt = Annotated[str | None, typer.Option("--base", help="Base IRI of the dat
                     "(default https://w3id.org/ifkg/, or $IFKG_BASE).")]
 
 
+MAX_WARNINGS = 20
+
+
 def register(app: typer.Typer) -> None:
     app.command("build")(build_cmd)
     app.command("validate")(validate_cmd)
@@ -26,6 +29,8 @@ def build_cmd(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 when the exports "
                                         "differ from a fresh build.")] = False,
     base: BaseOpt = None,
+    timings: Annotated[bool, typer.Option("--timings", help="Print the wall time of each "
+                                          "step to stderr.")] = False,
 ) -> None:
     """Check everything, then write the exports (Turtle, TriG, N-Quads, N-Triples, JSON-LD)."""
     from .build import build, stale_exports
@@ -41,8 +46,14 @@ def build_cmd(
         print(f"exports in {target} match a fresh build")
         return
     result = build(project, target)
-    for w in result.warnings:
+    for w in result.warnings[:MAX_WARNINGS]:
         print(f"ifkg: {w}", file=sys.stderr)
+    if len(result.warnings) > MAX_WARNINGS:
+        print(f"ifkg: … and {len(result.warnings) - MAX_WARNINGS} more warning(s); "
+              "`ifkg validate` lists them all", file=sys.stderr)
+    if timings:
+        for stage, secs in result.timings.items():
+            print(f"ifkg: {secs:8.2f} s  {stage}", file=sys.stderr)
     c = result.corpus
     n_rel = sum(len(s.relations) for s in c.sources.values())
     n_meas = sum(len(s.measurements) for s in c.sources.values())

@@ -22,6 +22,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from .namespaces import prefixes
 from .project import Project
 
 Writer = Callable[[Compiled, Project], bytes]
-FRAGMENT_VERSION = "1"
+FRAGMENT_VERSION = "2"
 JSONLD_CONTEXT_FILE = "context.jsonld"
 
 
@@ -128,21 +129,55 @@ def _rdf_xml_fragment(g: _Group, c: Compiled) -> bytes:
 
 
 def _jsonld_header(c: Compiled) -> bytes:
-    return f'{{\n "@context": "{JSONLD_CONTEXT_FILE}",\n "@graph": [\n'.encode()
+    return f'{{"@context": "{JSONLD_CONTEXT_FILE}",\n "@graph": [\n'.encode()
+
+
+class _Compactor:
+    """Compact IRIs (``ifkg:Fund``) under the prefixes of ``context.jsonld``, remembered."""
+
+    def __init__(self, base: str) -> None:
+        self.ordered = sorted(prefixes(base).items(), key=lambda kv: len(kv[1]), reverse=True)
+        self.known: dict[str, str] = {}
+
+    def __call__(self, iri: str) -> str:
+        found = self.known.get(iri)
+        if found is None:
+            found = iri
+            if not iri.startswith("_:"):
+                for name, ns in self.ordered:
+                    rest = iri[len(ns):]
+                    if iri.startswith(ns) and rest and not rest.startswith("//"):
+                        found = f"{name}:{rest}"
+                        break
+            self.known[iri] = found
+        return found
+
+
+@functools.lru_cache(maxsize=8)
+def _compactor_of(base: str) -> _Compactor:
+    return _Compactor(base)
 
 
 def _jsonld_fragment(g: _Group, c: Compiled) -> bytes:
     """pyoxigraph's expanded JSON-LD of the group, with compact IRIs under the prefixes of
-    ``context.jsonld``; one indented node object per subject."""
-    from .publish_meta import _compactor
-
+    ``context.jsonld``; one node object (one subject) per line."""
+    compact = _compactor_of(c.base)
     nodes = json.loads(ox.serialize(g.triples, format=ox.RdfFormat.JSON_LD))
-    compact = _compactor(prefixes(c.base))
-    texts = []
+    lines = []
     for node in nodes if isinstance(nodes, list) else [nodes]:
-        text = json.dumps(compact(node), ensure_ascii=False, indent=1)
-        texts.append("  " + text.replace("\n", "\n  "))
-    return ",\n".join(texts).encode()
+        out: dict[str, object] = {}
+        for key, values in node.items():
+            if key == "@id":
+                out[key] = compact(values)
+                continue
+            for v in values:   # expanded form: a list of value objects per property
+                if "@id" in v:
+                    v["@id"] = compact(v["@id"])
+                elif "@type" in v:
+                    v["@type"] = compact(v["@type"])
+            out[compact(key)] = values
+        lines.append("  " + json.dumps(out, ensure_ascii=False))
+    return ",\n".join(lines).encode()
 
 
 FRAGMENTED: dict[str, Fragmented] = {
@@ -151,8 +186,7 @@ FRAGMENTED: dict[str, Fragmented] = {
     "ifkg.ttl": Fragmented(_prefix_lines, _turtle_fragment),
     "ifkg.trig": Fragmented(_prefix_lines, _trig_fragment),
     "ifkg.rdf": Fragmented(_rdf_xml_header, _rdf_xml_fragment, footer=_RDF_XML_END),
-    "ifkg.jsonld": Fragmented(_jsonld_header, _jsonld_fragment, footer=b"\n ]\n}\n",
-                              sep=b",\n"),
+    "ifkg.jsonld": Fragmented(_jsonld_header, _jsonld_fragment, footer=b"\n ]}\n", sep=b",\n"),
 }
 
 
@@ -325,13 +359,22 @@ def _render_fragmented(c: Compiled, project: Project, folder: Path,
     return report
 
 
-def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True) -> Rendered:
-    """Write every export into ``folder`` (which must exist)."""
+def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True,
+              timings: dict[str, float] | None = None) -> Rendered:
+    """Write every export into ``folder`` (which must exist); with ``timings``, add the wall
+    time of each step to it."""
     cache_dir = project.root / ".ifkg-cache" / "exports" if cache else None
+    clock = time.perf_counter
+    start = clock()
     report = _render_fragmented(c, project, folder, cache_dir)
+    if timings is not None:
+        timings["exports: " + ", ".join(FRAGMENTED)] = clock() - start
     for name, writer in WHOLE.items():
+        start = clock()
         data = _resolve(writer)(c, project)
         (folder / name).write_bytes(data)
+        if timings is not None:
+            timings[f"exports: {name}"] = clock() - start
     return report
 
 
@@ -358,7 +401,8 @@ def render_all(c: Compiled, project: Project) -> dict[str, bytes]:
         return {name: (folder / name).read_bytes() for name in EXPORTS}
 
 
-def write_exports(c: Compiled, project: Project, out: Path) -> Rendered:
+def write_exports(c: Compiled, project: Project, out: Path,
+                  timings: dict[str, float] | None = None) -> Rendered:
     """Render every export into a temporary folder inside ``out``, then move each into place:
     nothing in ``out`` changes unless every file was rendered and written in full first."""
     # render beside ``out`` when it does not exist yet, so a failure leaves no empty folder
@@ -368,7 +412,7 @@ def write_exports(c: Compiled, project: Project, out: Path) -> Rendered:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        report = render_to(c, project, tmp)
+        report = render_to(c, project, tmp, timings=timings)
         for name in EXPORTS:
             with open(tmp / name, "rb+") as fh:
                 os.fsync(fh.fileno())
