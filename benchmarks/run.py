@@ -97,8 +97,8 @@ def step_build(root: str) -> dict[str, Any]:
     shutil.rmtree(project.root / ".ifkg-cache", ignore_errors=True)
     start = T()
     result = build(project)
-    return {"seconds": T() - start, "quads": len(result.compiled.quads),
-            "entities": len(result.corpus.entities)}
+    return {"seconds": T() - start, "quads": result.compiled.n_quads,
+            "entities": len(result.corpus.entities), "timings": result.timings}
 
 
 def step_rdflib_io(root: str) -> dict[str, Any]:

@@ -262,7 +262,7 @@ class _Cache:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             index = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
             st = (folder / name).stat()
-            if index["key"] == key and index["stat"] == [st.st_size, st.st_mtime_ns, st.st_ino]:
+            if index["key"] == key and index["stat"] == [st.st_size, st.st_mtime_ns]:
                 self._fh = open(folder / name, "rb")
                 if st.st_size:
                     self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -295,7 +295,7 @@ class _Cache:
                 shutil.copyfile(path, tmp)
             os.replace(tmp, self.folder / self.name)
             st = (self.folder / self.name).stat()
-            index = {"key": self.key, "stat": [st.st_size, st.st_mtime_ns, st.st_ino],
+            index = {"key": self.key, "stat": [st.st_size, st.st_mtime_ns],
                      "offsets": offsets}
             fd, itmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
