@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
@@ -27,8 +28,8 @@ from ifkg.network import project_graph
 from ifkg.viz import (
     EDGE_LENGTH,
     FONT_SIZE,
+    KK_MAX,
     LABEL_INSIDE,
-    SPRING_MAX,
     STATIC,
     VIS_NETWORK_SHA256,
     VIS_NETWORK_VERSION,
@@ -183,9 +184,9 @@ def test_export_bytes_do_not_depend_on_the_hash_seed(built, project):
 
 
 def test_large_layout_is_deterministic_across_hash_seeds():
-    # 600 entities in one component: more than SPRING_MAX, so Louvain communities, each laid
-    # out by Kamada-Kawai or Fruchterman-Reingold, placed by a layout of the community graph
-    assert 600 > SPRING_MAX
+    # 600 entities in one component: more than KK_MAX, so pivot MDS, the force layout summed on
+    # a grid (FFT), a seeded shake and overlap removal by a k-d tree, all of which must repeat
+    assert 600 > KK_MAX
     code = ("import hashlib, sys; sys.path.insert(0, 'tests'); "
             "from viz_helpers import synthetic_graph; from ifkg.viz import render_html; "
             "print(hashlib.sha256(render_html(synthetic_graph(600), title='t').encode())"
@@ -270,11 +271,19 @@ def test_layout_keeps_room_for_wide_nodes_and_packs_components_largest_first():
     ab = [small[n] for n in "ab"]
     top = (min(y for _, y in cde), min(y for _, y in ab))
     assert top[0] < top[1] - 20 or max(x for x, _ in cde) < min(x for x, _ in ab) - 20
-    # a component larger than SPRING_MAX is split into communities and still gets every node
-    # its own place
-    big = synthetic_graph(SPRING_MAX + 200)
+    # a component larger than KK_MAX gets the force layout: every node its own place, and no
+    # two nodes closer than both reaches (10 each by default) and the gap between them
+    big = synthetic_graph(KK_MAX + 550)
     pos = layout(big)
     assert len(pos) == big.number_of_nodes() == len(set(pos.values()))
+    xy = np.array([pos[n] for n in sorted(big)], dtype=float)
+    gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    assert gaps.min() >= 2 * 10 + 0.3 * EDGE_LENGTH - 1.5  # rounding to integers
+    # and linked nodes are drawn near each other: the median edge is well under the median
+    # distance between any two nodes
+    lengths = [math.dist(pos[u], pos[v]) for u, v in big.edges() if u != v]
+    assert np.median(lengths) < 0.5 * np.median(gaps[np.triu_indices(len(xy), 1)])
 
 
 def test_nodes_edges_and_options_come_from_a_pyvis_network(built, G):
