@@ -30,12 +30,12 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from .compile import Compiled
+from .compile import GRAPHS, Compiled
 from .namespaces import prefixes
 from .project import Project
 
 Writer = Callable[[Compiled, Project], bytes]
-FRAGMENT_VERSION = "2"
+FRAGMENT_VERSION = "3"
 JSONLD_CONTEXT_FILE = "context.jsonld"
 
 
@@ -99,11 +99,31 @@ def _turtle_fragment(g: _Group, c: Compiled) -> bytes:
     return _strip(out, _prefix_lines(c))
 
 
-def _trig_fragment(g: _Group, c: Compiled) -> bytes:
-    # one block per named graph: the group's quads graph by graph, in line order within each
-    quads = sorted(g.quads, key=lambda q: q.graph_name.value)
-    out = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes(c.base))
-    return _strip(out, _prefix_lines(c))
+def _trig_open(c: Compiled, graph: str) -> bytes:
+    return _trig_open_of(c.base, c.graphs[graph].value)
+
+
+@functools.lru_cache(maxsize=32)
+def _trig_open_of(base: str, graph_iri: str) -> bytes:
+    """The line pyoxigraph opens a block of ``graph_iri`` with in TriG (``graph:facts {``)."""
+    g = ox.NamedNode(graph_iri)
+    out = ox.serialize([ox.Quad(g, g, g, g)], format=ox.RdfFormat.TRIG, prefixes=prefixes(base))
+    return _strip(out, _prefix_lines_of(base)).splitlines(keepends=True)[0]
+
+
+def _trig_part(graph: str) -> Callable[[_Group, Compiled], bytes]:
+    """The TriG lines of a group's quads in one named graph, inside that graph's block: the
+    file has one block per named graph."""
+
+    def fragment(g: _Group, c: Compiled) -> bytes:
+        node = c.graphs[graph]
+        quads = [q for q in g.quads if q.graph_name == node]
+        if not quads:
+            return b""
+        out = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes(c.base))
+        return _strip(out, _prefix_lines(c) + _trig_open(c, graph), b"}\n")
+
+    return fragment
 
 
 def _ntriples_fragment(g: _Group, c: Compiled) -> bytes:
@@ -180,11 +200,13 @@ def _jsonld_fragment(g: _Group, c: Compiled) -> bytes:
     return ",\n".join(lines).encode()
 
 
+TRIG = "ifkg.trig"
 FRAGMENTED: dict[str, Fragmented] = {
     "ifkg.nq": Fragmented(lambda c: b"", lambda g, c: g.lines),
     "ifkg.nt": Fragmented(lambda c: b"", _ntriples_fragment),
     "ifkg.ttl": Fragmented(_prefix_lines, _turtle_fragment),
-    "ifkg.trig": Fragmented(_prefix_lines, _trig_fragment),
+    # TriG: one part per named graph, assembled into ifkg.trig (see _assemble_trig)
+    **{f"{TRIG}@{graph}": Fragmented(lambda c: b"", _trig_part(graph)) for graph in GRAPHS},
     "ifkg.rdf": Fragmented(_rdf_xml_header, _rdf_xml_fragment, footer=_RDF_XML_END),
     "ifkg.jsonld": Fragmented(_jsonld_header, _jsonld_fragment, footer=b"\n ]}\n", sep=b",\n"),
 }
@@ -228,7 +250,7 @@ WHOLE: dict[str, Writer | str] = {
     "ontology.html": "ifkg.ontodoc:ontology_html",
     "graph.html": "ifkg.viz:render_export",
 }
-EXPORTS: tuple[str, ...] = tuple(sorted([*FRAGMENTED, *WHOLE]))
+EXPORTS: tuple[str, ...] = tuple(sorted({n.split("@", 1)[0] for n in FRAGMENTED} | set(WHOLE)))
 
 
 def _resolve(writer: Writer | str) -> Writer:
@@ -318,7 +340,8 @@ def _render_fragmented(c: Compiled, project: Project, folder: Path,
     """Write every fragmented export into ``folder``, in one pass over the groups."""
     key = _cache_key(c)
     caches = {name: _Cache(cache_dir, name, key) for name in FRAGMENTED}
-    handles = {name: open(folder / name, "wb") for name in FRAGMENTED}
+    (folder / PARTS).mkdir(exist_ok=True)
+    handles = {name: open(_path(folder, name), "wb") for name in FRAGMENTED}
     try:
         pos: dict[str, int] = {}
         report = Rendered({name: {} for name in FRAGMENTED})
@@ -340,6 +363,7 @@ def _render_fragmented(c: Compiled, project: Project, folder: Path,
                 else:
                     report.reused += 1
                 if not frag:
+                    offsets[name][digest] = [pos[name], 0]
                     continue
                 fh = handles[name]
                 if not first[name] and spec.sep:
@@ -356,7 +380,28 @@ def _render_fragmented(c: Compiled, project: Project, folder: Path,
             fh.close()
         for cache in caches.values():
             cache.close()
+    _assemble_trig(c, folder)
     return report
+
+
+PARTS = ".parts"
+
+
+def _path(folder: Path, name: str) -> Path:
+    """Where a fragmented export is written: a part of a file goes to ``folder/.parts/``."""
+    return folder / PARTS / name if "@" in name else folder / name
+
+
+def _assemble_trig(c: Compiled, folder: Path) -> None:
+    with open(folder / TRIG, "wb") as out:
+        out.write(_prefix_lines(c))
+        for graph in GRAPHS:
+            part = _path(folder, f"{TRIG}@{graph}")
+            if part.stat().st_size:
+                out.write(_trig_open(c, graph))
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+                out.write(b"}\n")
 
 
 def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True,
@@ -381,7 +426,12 @@ def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True,
 def _remember(project: Project, folder: Path, report: Rendered, key: str) -> None:
     cache_dir = project.root / ".ifkg-cache" / "exports"
     for name, found in report.offsets.items():
-        _Cache(cache_dir, name, key).keep(folder / name, found)
+        _Cache(cache_dir, name, key).keep(_path(folder, name), found)
+    keep = {n for name in report.offsets for n in (name, f"{name}.json")}
+    with contextlib.suppress(OSError):
+        for stale in cache_dir.iterdir():
+            if stale.name not in keep and not stale.name.startswith(".tmp-"):
+                stale.unlink()
 
 
 @contextlib.contextmanager
@@ -416,12 +466,13 @@ def write_exports(c: Compiled, project: Project, out: Path,
         for name in EXPORTS:
             with open(tmp / name, "rb+") as fh:
                 os.fsync(fh.fileno())
+        # the cache links to the rendered files, which keep their inode when moved
+        _remember(project, tmp, report, _cache_key(c))
         out.mkdir(exist_ok=True)
         for name in EXPORTS:
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _remember(project, out, report, _cache_key(c))
     return report
 
 

@@ -667,11 +667,8 @@ def void_ttl(c: Compiled, project: Project) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# JSON-LD context, compact JSON-LD, RDF/XML
+# JSON-LD context (the compact JSON-LD and RDF/XML exports are written by ifkg.export)
 # --------------------------------------------------------------------------------------------
-
-CONTEXT_FILE = "context.jsonld"
-
 
 def jsonld_context(c: Compiled) -> dict[str, Any]:
     """Prefixes, then one term per ifkg class and property of the ontology (ASCII local name).
@@ -680,11 +677,10 @@ def jsonld_context(c: Compiled) -> dict[str, Any]:
     A local name that is already a prefix (``unit``) gets no term: write ``ifkg:unit``.
     """
     pfx = prefixes(c.base)
-    onto = c.graphs.get("ontology")
     types: dict[str, set[str]] = defaultdict(set)
     ranges: dict[str, set[str]] = defaultdict(set)
-    for q in c.quads:
-        if q.graph_name != onto or not isinstance(q.subject, ox.NamedNode):
+    for q in c.graph_triples("ontology"):
+        if not isinstance(q.subject, ox.NamedNode):
             continue
         s = q.subject.value
         if not s.startswith(IFKG) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", s[len(IFKG):]):
@@ -716,54 +712,6 @@ def jsonld_context(c: Compiled) -> dict[str, Any]:
 def context_jsonld(c: Compiled, project: Project) -> bytes:
     """``exports/context.jsonld``: the JSON-LD context of ``ifkg.jsonld``."""
     return (json.dumps(jsonld_context(c), ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def _compactor(pfx: dict[str, str]):
-    ordered = sorted(pfx.items(), key=lambda kv: len(kv[1]), reverse=True)
-
-    def compact(iri: str) -> str:
-        if iri.startswith("_:"):
-            return iri
-        for name, ns in ordered:
-            if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns):].startswith("//"):
-                return f"{name}:{iri[len(ns):]}"
-        return iri
-
-    def value(v: Any) -> Any:
-        if isinstance(v, list):
-            return [value(x) for x in v]
-        if not isinstance(v, dict):
-            return v
-        out: dict[str, Any] = {}
-        for k, x in v.items():
-            if k in ("@id",):
-                out[k] = compact(x)
-            elif k == "@type":
-                out[k] = [compact(t) for t in x] if isinstance(x, list) else compact(x)
-            elif k in ("@graph", "@list", "@set"):
-                out[k] = value(x)
-            elif k.startswith("@"):
-                out[k] = x
-            else:
-                out[compact(k)] = value(x)
-        return out
-
-    return value
-
-
-def compact_jsonld(c: Compiled, project: Project) -> bytes:
-    """``exports/ifkg.jsonld``: the union of the named graphs as pyoxigraph's expanded JSON-LD,
-    with compact IRIs under the prefixes of ``context.jsonld``, which it refers to (relative, so
-    it resolves beside the file wherever it is served)."""
-    expanded = json.loads(ox.serialize(c.triples(), format=ox.RdfFormat.JSON_LD))
-    body = _compactor(prefixes(c.base))(expanded if isinstance(expanded, list) else [expanded])
-    doc = {"@context": CONTEXT_FILE, "@graph": body}
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
-
-
-def rdf_xml(c: Compiled, project: Project) -> bytes:
-    """``exports/ifkg.rdf``: the union of the named graphs in RDF/XML."""
-    return ox.serialize(c.triples(), format=ox.RdfFormat.RDF_XML, prefixes=prefixes(c.base))
 
 
 # --------------------------------------------------------------------------------------------
