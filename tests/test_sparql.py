@@ -239,6 +239,120 @@ def test_errors_inside_the_worker_come_back_as_ifkg_errors(tiny: ox.Store) -> No
         sparql.execute(tiny, p, bindings={"missing": ox.Literal("x")})
 
 
+def test_prepare_remembers_its_verdict_but_refuses_every_time() -> None:
+    text = "SELECT ?s WHERE { ?s ifkg:launches ?o }"
+    assert sparql.prepare(text, base=BASE) is sparql.prepare(text, base=BASE)
+    assert sparql.prepare(text, base=BASE, name="b.rq").name == "b.rq"
+    for _ in range(2):
+        with pytest.raises(IfkgError, match="refused"):
+            sparql.prepare(SERVICE_QUERIES[0], base=BASE)
+
+
+@pytest.fixture(scope="module")
+def awkward() -> ox.Store:
+    """Literals with newlines, tabs, quotes and a language tag: one TSV row each all the same."""
+    s = ox.Store()
+    p = ox.NamedNode("http://example.org/p")
+    texts = ["a\nb", "tab\there", 'quote " and \\', "行一\n行二\r\n", "plain"]
+    for i, t in enumerate(texts):
+        s.add(ox.Quad(ox.NamedNode(f"{ENT}x{i}"), p, ox.Literal(t, language="zh" if i % 2 else None),
+                      ox.NamedNode(FACTS)))
+    return s
+
+
+@pytest.mark.parametrize("timeout", [None, 10])
+def test_row_limit_keeps_the_first_rows_whatever_they_hold(awkward: ox.Store,
+                                                           timeout: float | None) -> None:
+    q = sparql.prepare("SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?s", base=BASE)
+    every = sparql.execute(awkward, q, timeout=timeout)
+    assert len(every.rows()) == 5 and not every.truncated
+    for n in range(6):
+        cut = sparql.execute(awkward, q, timeout=timeout, row_limit=n)
+        assert cut.rows() == every.rows()[:n]
+        assert cut.truncated == (n < 5)
+        csv = sparql.execute(awkward, q, timeout=timeout, row_limit=n, output="csv")
+        assert csv.payload == sparql.to_bytes(cut, "csv") and csv.truncated == (n < 5)
+    g = sparql.execute(awkward, "CONSTRUCT WHERE { ?s ?p ?o }", timeout=timeout, row_limit=3,
+                       output="turtle")
+    assert g.truncated and len(rdflib.Graph().parse(data=g.payload, format="turtle")) == 3
+
+
+def test_output_is_serialized_once_in_the_format_asked(tiny: ox.Store) -> None:
+    p = sparql.prepare("SELECT ?s ?o WHERE { ?s ifkg:launches ?o } ORDER BY ?s", base=BASE)
+    canonical = sparql.execute(tiny, p)
+    assert canonical.encoding == "tsv"
+    for fmt in ("csv", "tsv", "json", "xml"):
+        direct = sparql.execute(tiny, p, output=fmt)
+        assert direct.encoding == fmt
+        assert direct.payload == sparql.to_bytes(canonical, fmt)
+        assert sparql.to_bytes(direct, fmt) == direct.payload
+    csv = sparql.execute(tiny, p, output="csv")
+    with pytest.raises(IfkgError, match="cannot be read back"):
+        csv.rows()
+    assert sparql.execute(tiny, p, output="json").rows() == canonical.rows()
+    with pytest.raises(IfkgError, match="does not fit a SELECT"):
+        sparql.execute(tiny, p, output="turtle")
+
+
+def _wait_for_no_children(before: set[int]) -> set[int]:
+    from ifkg import workers
+
+    for _ in range(100):
+        workers.reap()
+        left = _children() - before
+        if not left:
+            break
+        time.sleep(0.05)
+    return left
+
+
+def test_one_off_workers_from_many_threads_all_exit(tiny: ox.Store) -> None:
+    """Workers forked at the same time by several threads (a server) each answer once and
+    exit: none waits for a pipe that another one inherited."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = _children()
+    p = sparql.prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", base=BASE)
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda _: sparql.execute(tiny, p, timeout=10).rows()[0][0].value,
+                               range(40)))
+    assert counts == [str(60 * 3 + 2)] * 40
+    assert _wait_for_no_children(before) == set()
+
+
+def test_reused_workers_are_kept_and_released() -> None:
+    store = ox.Store()
+    launches = ox.NamedNode("https://w3id.org/ifkg/def#launches")
+    for i in range(100):
+        store.add(ox.Quad(ox.NamedNode(f"{ENT}e{i}"), launches, ox.NamedNode(f"{ENT}e{i + 1}"),
+                          ox.NamedNode(FACTS)))
+    before = _children()
+    count = sparql.prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", base=BASE)
+    assert sparql.reuse_workers(store) is store
+    try:
+        first = sparql.execute(store, count, timeout=10)
+        kept = _children() - before
+        assert len(kept) == 1  # the worker stays for the next query
+        assert sparql.execute(store, count, timeout=10).data == first.data
+        assert _children() - before == kept
+        # a kept worker is a snapshot: a change is seen only once the workers are released
+        store.add(ox.Quad(ox.NamedNode(ENT + "x"), launches, ox.NamedNode(ENT + "y"),
+                          ox.NamedNode(FACTS)))
+        assert sparql.execute(store, count, timeout=10).rows()[0][0].value == "100"
+        sparql.release_workers(store)
+        assert sparql.execute(store, count, timeout=10).rows()[0][0].value == "101"
+        # a runaway query kills its worker; the next query gets a fresh one
+        sparql.reuse_workers(store)
+        runaway = sparql.prepare("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . "
+                                 "?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }", base=BASE)
+        with pytest.raises(IfkgError, match="timed out"):
+            sparql.execute(store, runaway, timeout=0.3)
+        assert sparql.execute(store, count, timeout=10).rows()[0][0].value == "101"
+    finally:
+        sparql.release_workers(store)
+    assert _wait_for_no_children(before) == set()
+
+
 # ---------------------------------------------------------------------------------------------
 # output formats, parsed back with rdflib's SPARQL result parsers
 

@@ -19,13 +19,9 @@ check every query, prepared or not, before oxrdflib or rdflib's own engine sees 
 
 from __future__ import annotations
 
+import functools
 import io
-import json
 import os
-import select
-import signal
-import struct
-import sys
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,6 +45,7 @@ _RESULTS_FORMAT = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsForma
                    "json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}
 _RDF_FORMAT = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD,
                "nt": ox.RdfFormat.N_TRIPLES}
+_PARSABLE_RESULTS = ("tsv", "json", "xml")
 
 
 @dataclass(frozen=True)
@@ -74,25 +71,39 @@ _CHECKED = object()  # only prepare() sets it: execute() re-checks any other Pre
 
 @dataclass
 class Result:
-    """The answer of a query, held in one canonical serialisation.
+    """The answer of a query, as the bytes of one serialisation (``encoding``).
 
-    Solutions and booleans are SPARQL JSON bytes, graphs N-Triples bytes; every output format is
-    written from them by pyoxigraph (or by :func:`write` for the table).
+    By default solutions are SPARQL TSV (every cell an RDF term, one line per row: quick to
+    write, cut and read back), booleans SPARQL JSON, graphs N-Triples. A caller that knows its
+    output format asks :func:`execute` for it (``output=``) and :func:`write` copies the bytes;
+    any other format is converted by pyoxigraph's parsers and writers. CSV is lossy: a result
+    held as CSV can only be written as CSV.
     """
 
     form: str
-    data: bytes
+    payload: bytes
     truncated: bool = False
     seconds: float = 0.0
     forked: bool = False
     variables: list[str] = field(default_factory=list)
+    encoding: str = "tsv"
 
     @property
     def is_graph(self) -> bool:
         return self.form in ("CONSTRUCT", "DESCRIBE")
 
+    @property
+    def data(self) -> bytes:
+        """SPARQL JSON for solutions and booleans, N-Triples for graphs."""
+        return to_bytes(self, "nt" if self.is_graph else "json")
+
     def solutions(self) -> ox.QuerySolutions | ox.QueryBoolean:
-        return ox.parse_query_results(self.data, ox.QueryResultsFormat.JSON)
+        if self.is_graph:
+            raise IfkgError(f"a {self.form} query has no solutions")
+        if self.encoding not in _PARSABLE_RESULTS:
+            raise IfkgError(f"this result was written as {self.encoding} and cannot be read "
+                            "back; execute the query without output=")
+        return ox.parse_query_results(self.payload, _RESULTS_FORMAT[self.encoding])
 
     @property
     def boolean(self) -> bool:
@@ -109,7 +120,7 @@ class Result:
     def triples(self) -> list[ox.Triple]:
         if not self.is_graph:
             raise IfkgError(f"a {self.form} query has no triples")
-        return [q.triple for q in ox.parse(self.data, ox.RdfFormat.N_TRIPLES)]
+        return [q.triple for q in ox.parse(self.payload, _RDF_FORMAT[self.encoding])]
 
     def __len__(self) -> int:
         if self.form == "ASK":
@@ -238,8 +249,23 @@ def prepare(query: str, *, base: str, name: str = "<query>",
 
     Raises IfkgError for a syntax error (line and column in ``query`` itself), an UPDATE or
     LOAD, any SERVICE, and FROM/FROM NAMED naming anything but the dataset's named graphs
-    (``graphs``; by default the three graphs of a dataset built with ``base``).
+    (``graphs``; by default the three graphs of a dataset built with ``base``). rdflib's parser
+    takes 20-300 ms for a catalogue query, so the verdict on a text is remembered for the rest
+    of the process (the same text, base, name and graphs always get the same verdict).
     """
+    if not isinstance(query, str):
+        return _prepare(query, base, name, graphs)
+    key = None if graphs is None else tuple(sorted(set(graphs)))
+    return _prepare_text(query, base, name, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare_text(query: str, base: str, name: str,
+                  graphs: tuple[str, ...] | None) -> Prepared:
+    return _prepare(query, base, name, graphs)
+
+
+def _prepare(query: str, base: str, name: str, graphs: Iterable[str] | None) -> Prepared:
     pfx = prefixes(base)
     algebra = _parse_checked(query, base=base, name=name, init_ns=pfx)
     form = _FORM_OF.get(algebra.algebra.name)
@@ -303,51 +329,83 @@ def _query_kwargs(store: ox.Store, prepared: Prepared, default_graph: list[str] 
     return kw
 
 
-def _term_json(t: Any) -> dict[str, Any]:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    if isinstance(t, ox.Literal):
-        d: dict[str, Any] = {"type": "literal", "value": t.value}
-        if t.language:
-            d["xml:lang"] = t.language
-        elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-            d["datatype"] = t.datatype.value
-        return d
-    if isinstance(t, ox.Triple):
-        return {"type": "triple", "value": {"subject": _term_json(t.subject),
-                                            "predicate": _term_json(t.predicate),
-                                            "object": _term_json(t.object)}}
-    raise TypeError(type(t).__name__)
+class _Enough(Exception):
+    """Raised by :class:`_FirstLines` to stop a serializer once it has what is needed."""
 
 
-def _run(store: ox.Store, prepared: Prepared, kw: dict[str, Any],
-         row_limit: int | None) -> tuple[bytes, bool, list[str]]:
-    """Execute in this process: (canonical bytes, truncated, variables)."""
-    res = store.query(prepared.text, **kw)
+class _FirstLines:
+    """A binary sink for pyoxigraph's writers that keeps what is written until more than ``n``
+    lines have arrived, then stops the writer (the rest of the query is never evaluated)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.lines, self.parts = n, 0, []
+
+    def write(self, chunk: bytes) -> int:
+        self.parts.append(chunk)
+        self.lines += chunk.count(b"\n")
+        if self.lines > self.n:
+            raise _Enough
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+def _first_lines(serialize: Any, n: int) -> tuple[bytes, bool]:
+    """The first ``n`` lines ``serialize(sink)`` writes, and whether there were more."""
+    sink = _FirstLines(n)
+    try:
+        serialize(sink)
+    except _Enough:
+        pass
+    data = b"".join(sink.parts)
+    if sink.lines <= n:
+        return data, False
+    end = -1
+    for _ in range(n):
+        end = data.index(b"\n", end + 1)
+    return data[:end + 1], True
+
+
+def _graph_bytes(triples: Any, fmt: str, pfx: Mapping[str, str] | None) -> bytes:
+    if fmt == "nt" and isinstance(triples, ox.QueryTriples):
+        return triples.serialize(format=ox.RdfFormat.N_TRIPLES)
+    kw = {"prefixes": dict(pfx)} if pfx and fmt in ("turtle", "jsonld") else {}
+    return ox.serialize(triples, format=_RDF_FORMAT[fmt], **kw)
+
+
+def _run(store: ox.Store, request: tuple) -> tuple[tuple[list[str], bool, str], bytes]:
+    """Execute a query here (in a worker or inline): ((variables, truncated, encoding), bytes).
+
+    ``request`` is (text, query keywords, row limit, output format or None, prefixes). The
+    answer is serialized once, by pyoxigraph, in the output format when one is given. A row
+    limit stops the writer after the rows it keeps: TSV and N-Triples write one row or triple
+    per line, so the cut needs no parsing.
+    """
+    text, kw, row_limit, output, pfx = request
+    res = store.query(text, **kw)
     if isinstance(res, ox.QueryBoolean):
-        return res.serialize(format=ox.QueryResultsFormat.JSON), False, []
+        enc = output if output in _RESULTS_FORMAT else "json"
+        return ([], False, enc), res.serialize(format=_RESULTS_FORMAT[enc])
     if isinstance(res, ox.QueryTriples):
+        enc = output if output in _RDF_FORMAT else "nt"
         if row_limit is None:
-            return res.serialize(format=ox.RdfFormat.N_TRIPLES), False, []
-        triples = []
-        for t in res:
-            if len(triples) == row_limit:
-                return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), True, []
-            triples.append(t)
-        return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), False, []
+            return ([], False, enc), _graph_bytes(res, enc, pfx)
+        data, more = _first_lines(lambda w: res.serialize(w, format=ox.RdfFormat.N_TRIPLES),
+                                  row_limit)
+        if enc != "nt":
+            data = _graph_bytes([q.triple for q in ox.parse(data, ox.RdfFormat.N_TRIPLES)],
+                                enc, pfx)
+        return ([], more, enc), data
     variables = [v.value for v in res.variables]
+    enc = output if output in _RESULTS_FORMAT else "tsv"
     if row_limit is None:
-        return res.serialize(format=ox.QueryResultsFormat.JSON), False, variables
-    bindings, truncated = [], False
-    for sol in res:
-        if len(bindings) == row_limit:
-            truncated = True
-            break
-        bindings.append({v: _term_json(sol[v]) for v in variables if sol[v] is not None})
-    doc = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-    return json.dumps(doc, ensure_ascii=False).encode(), truncated, variables
+        return (variables, False, enc), res.serialize(format=_RESULTS_FORMAT[enc])
+    tsv = ox.QueryResultsFormat.TSV
+    data, more = _first_lines(lambda w: res.serialize(w, format=tsv), row_limit + 1)
+    if enc != "tsv":
+        data = ox.parse_query_results(data, tsv).serialize(format=_RESULTS_FORMAT[enc])
+    return (variables, more, enc), data
 
 
 def _describe_error(exc: BaseException, name: str) -> IfkgError:
@@ -368,102 +426,45 @@ def _describe_error(exc: BaseException, name: str) -> IfkgError:
     return IfkgError(f"query failed: {type(exc).__name__}: {exc}", name)
 
 
-_HEADER = struct.Struct("!cQ?")
+def _error_parts(exc: BaseException) -> tuple[str, int | None, int | None]:
+    """What a worker sends back for an exception: message, line, column."""
+    err = _describe_error(exc, "").first
+    return err.message, err.line, err.column
 
 
-def _run_forked(store: ox.Store, prepared: Prepared, kw: dict[str, Any],
-                row_limit: int | None, timeout: float) -> tuple[bytes, bool, list[str]]:
-    """Run the query in a forked child that is killed after ``timeout`` seconds.
+def reuse_workers(store: ox.Store) -> ox.Store:
+    """Declare that ``store`` will not change: queries on it with a time limit then reuse forked
+    workers (each a snapshot of the store when it was forked) instead of forking one per query.
+    Call :func:`release_workers` before changing it. Returns ``store``."""
+    from . import workers
 
-    The child inherits the store (copy-on-write) and sends back the canonical bytes through a
-    pipe: a header (status, length, truncated), the variables as JSON, then the data.
-    """
-    r, w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the worker
-        code = 0
-        try:
-            os.close(r)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                data, truncated, variables = _run(store, prepared, kw, row_limit)
-                status = b"O"
-                payload = json.dumps(variables).encode() + b"\n" + data
-            except BaseException as exc:  # noqa: BLE001 — everything goes back to the parent
-                err = _describe_error(exc, prepared.name).first
-                status, truncated = b"E", False
-                payload = json.dumps([err.message, err.line, err.column]).encode()
-            with os.fdopen(w, "wb") as out:
-                out.write(_HEADER.pack(status, len(payload), truncated))
-                out.write(payload)
-        except BaseException:  # noqa: BLE001
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    done = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                done = True
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-        if not done:
-            _kill(pid)
-        else:
-            os.waitpid(pid, 0)
-    if not done:
-        raise IfkgError(f"query timed out after {timeout:g} s (use --timeout to allow more)",
-                        prepared.name)
-    blob = b"".join(chunks)
-    if len(blob) < _HEADER.size:
-        raise IfkgError("query worker died without an answer (out of memory?)", prepared.name)
-    status, length, truncated = _HEADER.unpack_from(blob)
-    payload = blob[_HEADER.size:_HEADER.size + length]
-    if status == b"E":
-        message, line, column = json.loads(payload)
-        raise IfkgError(message, prepared.name, line, column)
-    head, _, data = payload.partition(b"\n")
-    return data, truncated, json.loads(head)
+    return workers.reuse(store)
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+def release_workers(store: ox.Store | None = None) -> None:
+    """End the kept workers of ``store`` (of every store when None)."""
+    from . import workers
+
+    workers.release(store)
 
 
 def execute(store: ox.Store, prepared: Prepared | str, *,
             timeout: float | None = DEFAULT_TIMEOUT,
             default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
-            row_limit: int | None = None, bindings: Mapping[str, Any] | None = None) -> Result:
+            row_limit: int | None = None, bindings: Mapping[str, Any] | None = None,
+            output: str | None = None) -> Result:
     """Run a prepared query on ``store``.
 
     The default graph is the union of the named graphs unless the query's FROM or
     ``default_graph`` choose graphs (which must be named graphs of the store). ``bindings``
     (variable name → pyoxigraph term) are substituted into the parsed query before it runs,
     never spliced into its text. With a ``timeout`` (seconds; None or 0 for none) the query runs
-    in a forked worker that is killed when the time is up. ``row_limit`` keeps the first rows
-    and marks the result truncated. A query given as text, or a Prepared not made by
-    :func:`prepare`, is prepared (and checked) first.
+    in a forked worker that is killed when the time is up (see :mod:`ifkg.workers`;
+    :func:`reuse_workers` keeps workers for a store that does not change). ``row_limit`` keeps
+    the first rows and marks the result truncated. ``output`` (a format of :func:`write`) has
+    the answer serialized in that format straight away, so that writing it copies bytes. A
+    query given as text, or a Prepared not made by :func:`prepare`, is prepared (and checked)
+    first.
     """
     graphs = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
     if isinstance(prepared, str):
@@ -472,19 +473,35 @@ def execute(store: ox.Store, prepared: Prepared | str, *,
         prepared = prepare(prepared.text, base=prepared.base, name=prepared.name, graphs=graphs)
     if row_limit is not None and row_limit < 0:
         raise IfkgError(f"row limit must be 0 or more, not {row_limit}")
+    if output is not None and output not in formats_for(prepared.form):
+        raise IfkgError(f"format '{output}' does not fit a {prepared.form} query; "
+                        f"use one of: {', '.join(formats_for(prepared.form))}")
     kw = _query_kwargs(store, prepared, default_graph, named_graphs, bindings)
+    request = (prepared.text, kw, row_limit, output, prepared.prefixes)
     start = time.perf_counter()
     forked = bool(timeout) and hasattr(os, "fork")
     if forked:
-        assert timeout is not None
-        data, truncated, variables = _run_forked(store, prepared, kw, row_limit, timeout)
+        from . import workers
+
+        try:
+            status, meta, payload = workers.call(store, _run, request, timeout, _error_parts)
+        except workers.TimedOut:
+            raise IfkgError(f"query timed out after {timeout:g} s (use --timeout to allow "
+                            "more)", prepared.name) from None
+        except workers.WorkerGone:
+            raise IfkgError("query worker died without an answer (out of memory?)",
+                            prepared.name) from None
+        if status == "E":
+            message, line, column = meta
+            raise IfkgError(message, prepared.name, line, column)
     else:
         try:
-            data, truncated, variables = _run(store, prepared, kw, row_limit)
+            meta, payload = _run(store, request)
         except Exception as exc:
             raise _describe_error(exc, prepared.name) from None
-    return Result(prepared.form, data, truncated, time.perf_counter() - start, forked,
-                  variables)
+    variables, truncated, encoding = meta
+    return Result(prepared.form, payload, truncated, time.perf_counter() - start, forked,
+                  variables, encoding)
 
 
 def store_base(graphs: Iterable[str]) -> str:
@@ -526,14 +543,11 @@ def write(result: Result, fmt: str, out: IO[bytes], *, store: ox.Store | None = 
     if fmt == "table":
         out.write(table(result, store=store, lang=lang, base=base).encode())
         return
-    if result.is_graph:
-        triples = ox.parse(result.data, ox.RdfFormat.N_TRIPLES)
-        pfx = prefixes(base) if base else None
-        kw = {"prefixes": pfx} if pfx and fmt in ("turtle", "jsonld") else {}
-        out.write(ox.serialize([q.triple for q in triples], format=_RDF_FORMAT[fmt], **kw))
+    if fmt == result.encoding:
+        out.write(result.payload)
         return
-    if fmt == "json":
-        out.write(result.data)
+    if result.is_graph:
+        out.write(_graph_bytes(result.triples(), fmt, prefixes(base) if base else None))
         return
     result.solutions().serialize(out, format=_RESULTS_FORMAT[fmt])
 
