@@ -69,14 +69,18 @@ class Compiled:
     _triples: list[ox.Triple] | None = field(default=None, init=False, repr=False,
                                              compare=False)
     _store: ox.Store | None = field(default=None, init=False, repr=False, compare=False)
+    _nquads: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _digests: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
     # sources compiled afresh and sources whose compiled groups came from the cache
     compiled_sources: list[str] = field(default_factory=list, compare=False)
     reused_sources: list[str] = field(default_factory=list, compare=False)
 
     def nquads(self) -> bytes:
-        """Every quad as N-Quads, group by group (the bytes of ``exports/ifkg.nq``)."""
-        return b"".join(self.groups.values())
+        """Every quad as N-Quads, group by group (the bytes of ``exports/ifkg.nq``; joined
+        once)."""
+        if self._nquads is None:
+            self._nquads = b"".join(self.groups.values())
+        return self._nquads
 
     @property
     def n_quads(self) -> int:
@@ -133,12 +137,20 @@ class _Writer:
         self.ns = data_prefixes(base)
         self.quads: set[ox.Quad] = set()
         self.graph = _n(base + "graph/facts")
+        self._iris: dict[str, ox.NamedNode] = {}
 
     def add(self, s: ox.NamedNode, p: str, o: ox.NamedNode | ox.Literal) -> None:
-        self.quads.add(ox.Quad(s, _n(p), o, self.graph))
+        node = self._iris.get(p)
+        if node is None:
+            node = self._iris[p] = _n(p)
+        self.quads.add(ox.Quad(s, node, o, self.graph))
 
     def entity(self, eid: str) -> ox.NamedNode:
-        return _n(self.ns["ent"] + eid)
+        key = self.ns["ent"] + eid
+        node = self._iris.get(key)
+        if node is None:
+            node = self._iris[key] = _n(key)
+        return node
 
     def source(self, sid: str) -> ox.NamedNode:
         return _n(self.ns["src"] + sid)
@@ -203,11 +215,17 @@ def _nquads(quads: Iterable[ox.Quad]) -> bytes:
 
 def _split(data: bytes, owned: tuple[str, ...]) -> dict[str, bytes]:
     """N-Quads lines (every subject an IRI) by group, each group sorted and unique."""
-    lines: dict[str, list[bytes]] = {}
+    lines: dict[bytes, list[bytes]] = {}
     for line in data.splitlines(keepends=True):
-        subject = line[1:line.index(b">")].decode()
-        lines.setdefault(group_of(subject, owned), []).append(line)
-    return {k: b"".join(sorted(set(v))) for k, v in sorted(lines.items())}
+        subject = line[1:line.index(b">")]
+        found = lines.get(subject)
+        if found is None:
+            found = lines[subject] = []
+        found.append(line)
+    by_group: dict[str, list[bytes]] = {}
+    for subject, found in lines.items():
+        by_group.setdefault(group_of(subject.decode(), owned), []).extend(found)
+    return {k: b"".join(sorted(set(v))) for k, v in sorted(by_group.items())}
 
 
 def _sorted_lines(data: bytes) -> bytes:
