@@ -284,6 +284,14 @@ def test_layout_keeps_room_for_wide_nodes_and_packs_components_largest_first():
     # distance between any two nodes
     lengths = [math.dist(pos[u], pos[v]) for u, v in big.edges() if u != v]
     assert np.median(lengths) < 0.5 * np.median(gaps[np.triu_indices(len(xy), 1)])
+    # a few wide nodes (labels inside a box) keep every other node off their own reach
+    wide = {n: 100.0 if i % 25 == 0 else 10.0 for i, n in enumerate(sorted(big))}
+    pos = layout(big, radius=wide)
+    reach = np.array([wide[n] for n in sorted(big)])
+    xy = np.array([pos[n] for n in sorted(big)], dtype=float)
+    gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    assert (gaps >= reach[:, None] + reach[None, :] + 0.3 * EDGE_LENGTH - 1.5).all()
 
 
 def test_nodes_edges_and_options_come_from_a_pyvis_network(built, G):

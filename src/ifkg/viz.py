@@ -98,7 +98,7 @@ SEAT_MAX = 2 * EDGE_LENGTH
 FORCE_STEPS = 60
 FORCE_GRID = 128
 REPULSION = 2.0
-SEPARATE_STEPS = 20
+SEPARATE_STEPS = 30
 LAYOUT_SEED = 27  # any fixed number: the same graph gives the same positions
 # width / height of the graph's part of the page at 1400 x 900 (it draws the whole graph first)
 VIEW_ASPECT = 1.2
@@ -358,7 +358,7 @@ def _touching(pos: np.ndarray, reach: np.ndarray, gap: float) -> np.ndarray:
     wide = np.flatnonzero(reach > split)
     if wide.size:
         near = cKDTree(pos[wide]).sparse_distance_matrix(
-            tree, split + float(reach.max()) + gap, output_type="ndarray")
+            tree, 2 * float(reach.max()) + gap, output_type="ndarray")
         i, j = wide[near["i"]], near["j"]
         keep = (i != j) & ((reach[j] <= split) | (i < j))
         more = np.column_stack([np.minimum(i, j), np.maximum(i, j)])[keep]
