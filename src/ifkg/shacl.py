@@ -2,32 +2,39 @@
 
 pyshacl is the slow step of a build, so the build validates in parts and remembers results:
 
-* Every subject is owned by a *group*: the nodes a source owns (its source node, statements,
-  measurements, evidence and selectors, whose IRIs carry the source id) form one group; every
-  other subject (an entity, an indicator) is a group of its own.
-* A group is checked on its own triples, the ``rdf:type`` triples of the nodes they point to,
-  and the ontology (for ``rdfs:subClassOf`` and ``rdfs:subPropertyOf``). That is all the shapes
-  look at: each shape targets subjects and follows their own triples, and ``sh:class`` needs only
-  the type of a value. tests/test_synth.py checks that the parts give the same problems as
-  the whole graph for every shape fixture.
-* Results are cached under ``.ifkg-cache/shacl/`` keyed by a digest of the group's triples, of
-  the ontology and of the shapes, so a rebuild after one source changed validates only the
-  groups that changed.
+* Every subject belongs to a *group*: the nodes a source owns (its source node, statements,
+  measurements, evidence and selectors, whose IRIs carry the source id) form ``source:<id>``;
+  the subjects of the ontology graph form ``ontology``; every other subject (an entity, an
+  indicator) is a group of its own. These are the groups of :class:`ifkg.compile.Compiled`.
+* A group is checked on its own triples, the ``rdf:type`` triples of the nodes they point to
+  (its *closure*) and the ontology (for ``rdfs:subClassOf`` and ``rdfs:subPropertyOf``). That
+  is all the shapes look at: each shape targets subjects and follows their own triples, and
+  ``sh:class`` needs only the type of a value. tests/test_synth.py checks that the parts give
+  the same problems as the whole graph for every shape fixture.
+* Results are cached under ``.ifkg-cache/`` by the digest of the group's lines, with the
+  digest of its closure and the digests of the groups that closure came from; the cache file
+  is named by the digests of the ontology and of the shapes. A rebuild after one source
+  changed validates only the groups whose lines or closure changed.
+* Groups travel as N-Triples or N-Quads lines (bytes): grouping, hashing and chunking work on
+  bytes, by bisection and regular expressions, never with a Python object per triple. Large
+  checks run in ``python -m ifkg.shacl`` worker processes, a chunk of groups each.
 
-Three fixes make pyshacl itself faster without changing what it reports: each SPARQL constraint
-is parsed once instead of once per focus node; the data graph renders IRIs without the
-namespace look-ups rdflib otherwise grows quadratically; and the data graph is built directly
-from pyoxigraph terms and validated in place.
+pyshacl itself runs faster without reporting anything else: the shapes graph remembers its
+answers and :func:`_faster_pyshacl` patches its hot spots while a check runs. Each change is
+exact; tests/test_shacl.py compares every fixture's report with plain pyshacl's.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +46,18 @@ from .errors import IfkgError, Problem
 # targets; RDFS inference would type nodes from domains and ranges and hide violations.
 INFERENCE = "none"
 MAX_REPORTED = 20
-CACHE_VERSION = "1"
-# Above this many triples to check, the parts are validated in worker processes.
+CACHE_VERSION = "2"
+# Above this many lines to check, the parts are validated in worker processes.
 PARALLEL_MIN_TRIPLES = 150_000
-CHUNK_TRIPLES = 120_000
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+CHUNK_TRIPLES = 60_000
+CONTEXT = "ontology"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+# The object of an N-Triples or N-Quads line when it is an IRI or a blank node.
+_NODE_OBJECT = re.compile(rb"^\S+ \S+ ([<_]\S*)", re.MULTILINE)
+_SUBJECT = re.compile(rb"^(\S+) ", re.MULTILINE)
+
+Result = tuple[str, str, str]   # focus node, problem text, severity
 
 
 def to_rdflib(triples: Iterable[ox.Triple]):  # -> rdflib.Graph
@@ -85,6 +98,9 @@ def to_rdflib(triples: Iterable[ox.Triple]):  # -> rdflib.Graph
     return g
 
 
+# --- pyshacl, faster ----------------------------------------------------------------------------
+
+
 @contextlib.contextmanager
 def _prepared_queries() -> Iterator[None]:
     """Parse each SPARQL query text once: pyshacl sends the same text for every focus node."""
@@ -111,16 +127,134 @@ def _prepared_queries() -> Iterator[None]:
         processor.SPARQLProcessor.query = original
 
 
-def _shapes_graph(shapes_file: Path):  # -> rdflib.Graph
-    import rdflib
+class _ParameterList(list):
+    """pyshacl's list of constraint parameters, searched through a set: pyshacl tests every
+    predicate of a shape against the ~40 parameters, for every shape on every value node."""
 
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        self._set = frozenset(self)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._set
+
+    def copy(self) -> _ParameterList:   # advanced mode copies the list, then appends
+        return _ParameterList(self)
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._set = self._set | {item}
+
+
+class _LazyResult:
+    """A validation result built when first read. pyshacl builds a full result (messages,
+    texts) for every failure, also inside sh:qualifiedValueShape, sh:not and sh:or, where
+    only whether a value conforms is used and the results are dropped unread."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], tuple]) -> None:
+        self._make: Callable[[], tuple] | None = make
+        self._value: tuple | None = None
+
+    def _get(self) -> tuple:
+        if self._value is None:
+            assert self._make is not None
+            self._value, self._make = self._make(), None
+        return self._value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __getitem__(self, i: int) -> Any:
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+@functools.cache
+def _memo_graph():  # -> rdflib.Graph subclass
+    """An rdflib graph that remembers the answer to each triple pattern until it changes:
+    pyshacl reads the same parameters of the same shapes again for every value node."""
+    import rdflib
+    from rdflib.paths import Path as RdfPath
+
+    class MemoGraph(rdflib.Graph):
+        _memo: dict[tuple, tuple] | None = None
+
+        def triples(self, triple):  # type: ignore[override]
+            if isinstance(triple[1], RdfPath):
+                return super().triples(triple)
+            if self._memo is None:
+                self._memo = {}
+            found = self._memo.get(triple)
+            if found is None:
+                found = self._memo[triple] = tuple(super().triples(triple))
+            return iter(found)
+
+        def add(self, triple):  # type: ignore[override]
+            self._memo = None
+            return super().add(triple)
+
+        def addN(self, quads):  # type: ignore[override]  # noqa: N802
+            self._memo = None
+            return super().addN(quads)
+
+        def remove(self, triple):  # type: ignore[override]
+            self._memo = None
+            return super().remove(triple)
+
+    return MemoGraph
+
+
+@contextlib.contextmanager
+def _faster_pyshacl(keep_focus: Callable[[Any], bool] | None = None) -> Iterator[None]:
+    """Make pyshacl (0.40) faster without changing its report: SPARQL texts parsed once,
+    constraint parameters looked up in a set, results built only when read. With
+    ``keep_focus``, only the target nodes it accepts are validated (the build drops the
+    results on other nodes anyway: they are checked with their own group)."""
+    import pyshacl.shape as shape_module
+    from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
+    from pyshacl.constraints.constraint_component import ConstraintComponent
+    from pyshacl.shape import Shape
+
+    make_v_result = ConstraintComponent.make_v_result
+    focus_nodes = Shape.focus_nodes
+    params = getattr(shape_module, "CONSTRAINT_PARAMS", None)
+
+    def lazy_v_result(self, *args, **kwargs):
+        return _LazyResult(functools.partial(make_v_result, self, *args, **kwargs))
+
+    def kept_focus_nodes(self, data_graph, debug=False):
+        return {n for n in focus_nodes(self, data_graph, debug) if keep_focus(n)}
+
+    shape_module.CONSTRAINT_PARAMS = (_ParameterList(ALL_CONSTRAINT_PARAMETERS),
+                                      CONSTRAINT_PARAMETERS_MAP)
+    ConstraintComponent.make_v_result = lazy_v_result
+    if keep_focus is not None:
+        Shape.focus_nodes = kept_focus_nodes
     try:
-        return rdflib.Graph().parse(shapes_file, format="turtle")
+        with _prepared_queries():
+            yield
+    finally:
+        ConstraintComponent.make_v_result = make_v_result
+        Shape.focus_nodes = focus_nodes
+        if params is None:
+            del shape_module.CONSTRAINT_PARAMS
+        else:
+            shape_module.CONSTRAINT_PARAMS = params
+
+
+def _shapes_graph(shapes_file: Path):  # -> rdflib.Graph
+    try:
+        return _memo_graph()().parse(shapes_file, format="turtle")
     except Exception as exc:  # rdflib raises several parser error types
         raise IfkgError(f"invalid SHACL shapes: {exc}", shapes_file) from None
 
 
-def _results(triples: Iterable[ox.Triple], shapes_file: Path) -> list[tuple[str, str, str]]:
+def _results(triples: Iterable[ox.Triple], shapes_file: Path,
+             keep_focus: Callable[[Any], bool] | None = None) -> list[Result]:
     """pyshacl's results as (focus node, problem text, severity), sorted."""
     import pyshacl
     import rdflib
@@ -128,10 +262,9 @@ def _results(triples: Iterable[ox.Triple], shapes_file: Path) -> list[tuple[str,
 
     shapes = _shapes_graph(shapes_file)
     data = to_rdflib(triples)
-    with _prepared_queries():
+    with _faster_pyshacl(keep_focus):
         conforms, report, _ = pyshacl.validate(
-            data, shacl_graph=shapes, inference=INFERENCE, advanced=True, allow_warnings=True,
-            inplace=True,
+            data, shacl_graph=shapes, inference=INFERENCE, advanced=True, inplace=True,
         )
     if conforms:
         return []
@@ -150,7 +283,7 @@ def _results(triples: Iterable[ox.Triple], shapes_file: Path) -> list[tuple[str,
     return sorted(out)
 
 
-def _problems(results: Iterable[tuple[str, str, str]], shapes_file: Path) -> list[Problem]:
+def _problems(results: Iterable[Result], shapes_file: Path) -> list[Problem]:
     return [Problem(text, shapes_file, None, None, level) for _, text, level in sorted(results)]
 
 
@@ -160,7 +293,7 @@ def validate(triples: list[ox.Triple], shapes_file: Path) -> list[Problem]:
     return _problems(_results(triples, shapes_file), shapes_file)
 
 
-# --- validation in parts, with a cache --------------------------------------------------------
+# --- groups -------------------------------------------------------------------------------------
 
 
 def _owned_prefixes(base: str) -> tuple[str, ...]:
@@ -168,71 +301,162 @@ def _owned_prefixes(base: str) -> tuple[str, ...]:
                                                     "source"))
 
 
-def _value(node: Any) -> str:
-    return node.value if isinstance(node, (ox.NamedNode, ox.BlankNode)) else str(node)
-
-
 def _owner(value: str, owned_prefixes: tuple[str, ...], context: frozenset[str]) -> str:
-    """The group a subject belongs to: ``source:<id>`` for the nodes a source owns, ``context``
-    for the ontology's subjects, else the node itself."""
+    """The group a subject belongs to: ``source:<id>`` for the nodes a source owns, ``ontology``
+    for the ontology's subjects, else the node itself (an IRI, or a blank node's label)."""
     for prefix in owned_prefixes:
         if value.startswith(prefix):
             return "source:" + value[len(prefix):].split("/", 1)[0]
-    return "context" if value in context else value
+    return CONTEXT if value in context else value
 
 
-def _parts(data: Iterable[ox.Triple], context: list[ox.Triple], base: str
-           ) -> dict[str, list[ox.Triple]]:
-    """Each group's closure: its triples and the rdf:type triples of the nodes they point to.
-    The ontology (``context``) is one more group, ``context``."""
-    owned = _owned_prefixes(base)
-    ctx_subjects = frozenset(_value(t.subject) for t in context)
-    own: dict[str, list[ox.Triple]] = {"context": list(context)}
-    types: dict[Any, list[ox.Triple]] = {}
-    for t in data:
-        own.setdefault(_owner(_value(t.subject), owned, ctx_subjects), []).append(t)
-    for t in (*context, *data):
-        if t.predicate == RDF_TYPE:
-            types.setdefault(t.subject, []).append(t)
-    parts = {}
-    for group, triples in own.items():
-        closure = set(triples)
-        for t in triples:
-            if not isinstance(t.object, ox.Literal):
-                closure.update(types.get(t.object, ()))
-        parts[group] = sorted(closure, key=str)
-    return parts
+class _Owners:
+    """:func:`_owner` on the terms of N-Triples lines (``<iri>`` or ``_:label``, bytes)."""
+
+    def __init__(self, base: str, context: frozenset[str]) -> None:
+        self.context = context
+        self.prefixes = tuple(("<" + p).encode() for p in _owned_prefixes(base))
+
+    def of(self, term: bytes) -> tuple[str, bytes]:
+        """The group of a subject term, and the start that every line of its run shares
+        (sorted lines keep a source's nodes of one kind together)."""
+        for prefix in self.prefixes:
+            if term.startswith(prefix):
+                rest = term[len(prefix):]
+                cut = rest.find(b"/")
+                if cut < 0:
+                    cut = len(rest) - 1          # the closing ">"
+                return "source:" + rest[:cut].decode(), prefix + rest[:cut + 1]
+        value = (term[1:-1] if term.startswith(b"<") else term[2:]).decode()
+        return (CONTEXT if value in self.context else value), term + b" "
 
 
-def _digest(triples: Iterable[ox.Triple]) -> str:
-    h = hashlib.sha256()
-    for t in triples:
-        h.update(str(t).encode() + b"\n")
-    return h.hexdigest()
+def _context_subjects(context: bytes) -> frozenset[str]:
+    return frozenset((t[1:-1] if t.startswith(b"<") else t[2:]).decode()
+                     for t in _SUBJECT.findall(context))
 
 
-def _group_results(results: list[tuple[str, str, str]], wanted: set[str], base: str,
-                   ctx_subjects: frozenset[str]) -> dict[str, list[tuple[str, str, str]]]:
+def _split(lines: list[bytes], owners: _Owners) -> dict[str, bytes]:
+    """Sorted lines by group. Each run of lines with one owner is found by bisection."""
+    found: dict[str, list[bytes]] = {}
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        group, run = owners.of(line[:line.index(b" ")])
+        j = bisect.bisect_left(lines, run[:-1] + bytes((run[-1] + 1,)), i)
+        found.setdefault(group, []).extend(lines[i:j])
+        i = j
+    return {g: b"".join(ls) for g, ls in found.items()}
+
+
+def _split_lines(data: bytes, owners: _Owners) -> dict[str, bytes]:
+    lines = data.splitlines(keepends=True)
+    lines.sort()   # linear when the lines are a few sorted runs, as a compiled dataset's are
+    return _split(lines, owners)
+
+
+def _groups_of_compiled(compiled: Any) -> tuple[dict[str, bytes], _Owners]:
+    """The groups of a compiled dataset, as N-Quads lines: ``compiled.groups`` when it has
+    them (``ontology``: the ontology graph), else its quads serialized and split."""
+    groups = getattr(compiled, "groups", None)
+    if groups is None:
+        data = ox.serialize(compiled.quads, format=ox.RdfFormat.N_QUADS)
+        suffix = b" <" + compiled.graphs["ontology"].value.encode() + b"> .\n"
+        context = b"".join(line for line in data.splitlines(keepends=True)
+                           if line.endswith(suffix))
+        owners = _Owners(compiled.base, _context_subjects(context))
+        return _split_lines(data, owners), owners
+    groups = {k: (v if isinstance(v, bytes) else b"".join(v)) for k, v in groups.items()}
+    owners = _Owners(compiled.base, _context_subjects(groups.get(CONTEXT, b"")))
+    moved = sorted(k for k in groups if k != CONTEXT and k in owners.context)
+    if moved:   # subjects of the ontology stated outside it join its group
+        lines = b"".join([groups.get(CONTEXT, b""), *(groups.pop(k) for k in moved)])
+        groups[CONTEXT] = b"".join(sorted(lines.splitlines(keepends=True)))
+    return groups, owners
+
+
+class _Closures:
+    """The rdf:type lines of the nodes a group points to, found in their own groups."""
+
+    def __init__(self, groups: dict[str, bytes], owners: _Owners,
+                 digests: dict[str, str]) -> None:
+        self.groups, self.owners, self.digests = groups, owners, digests
+        self._owner: dict[bytes, str] = {}
+        self._types: dict[str, dict[bytes, list[bytes]]] = {}
+
+    def _types_in(self, group: str) -> dict[bytes, list[bytes]]:
+        """The rdf:type lines of a group, by subject."""
+        found = self._types.get(group)
+        if found is None:
+            found = self._types[group] = {}
+            middle = b" " + RDF_TYPE + b" "
+            for line in self.groups.get(group, b"").splitlines(keepends=True):
+                if middle in line:
+                    subject, rest = line.split(b" ", 1)
+                    if rest.startswith(RDF_TYPE):
+                        found.setdefault(subject, []).append(line)
+        return found
+
+    def of(self, group: str) -> tuple[list[bytes], dict[str, str]]:
+        """The closure lines of ``group`` and the digests of the groups they came from."""
+        lines: list[bytes] = []
+        deps: dict[str, str] = {}
+        for term in sorted(set(_NODE_OBJECT.findall(self.groups[group]))):
+            owner = self._owner.get(term)
+            if owner is None:
+                owner = self._owner[term] = self.owners.of(term)[0]
+            if owner in (group, CONTEXT):   # in the group itself, or in every chunk
+                continue
+            deps[owner] = self.digests.get(owner, "")
+            lines.extend(self._types_in(owner).get(term, ()))
+        return lines, deps
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+# --- validation in parts, with a cache --------------------------------------------------------
+
+
+def _group_results(results: list[Result], wanted: set[str], owners_of: Callable[[str], str]
+                   ) -> dict[str, list[Result]]:
     """Results sorted into the wanted groups; results on other focus nodes are dropped (their
     groups are checked elsewhere, with all of their triples)."""
-    owned = _owned_prefixes(base)
-    out: dict[str, list[tuple[str, str, str]]] = {g: [] for g in wanted}
+    out: dict[str, list[Result]] = {g: [] for g in wanted}
     for focus, text, level in results:
-        group = _owner(focus, owned, ctx_subjects)
+        group = owners_of(focus)
         if group in out:
             out[group].append((focus, text, level))
     return out
 
 
-def _in_worker(data_nt: bytes, shapes_file: Path, groups: list[str], base: str,
-               ctx_subjects: frozenset[str]) -> dict[str, list[tuple[str, str, str]]]:
-    """Validate one chunk (N-Triples, IRIs only) in a fresh ``python -m ifkg.shacl`` process."""
+def _check_chunk(data: bytes, fmt: str, shapes_file: Path, groups: list[str], base: str,
+                 context: frozenset[str]) -> dict[str, list[Result]]:
+    """Validate one chunk (N-Triples or N-Quads, graph names ignored) for its groups."""
+    owned = _owned_prefixes(base)
+    wanted = set(groups)
+
+    def owner(value: str) -> str:
+        return _owner(value, owned, context)
+
+    def keep(node: Any) -> bool:
+        return owner(str(node)) in wanted
+
+    rdf_format = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.N_TRIPLES
+    triples = [q.triple for q in ox.parse(data, rdf_format)]
+    return _group_results(_results(triples, shapes_file, keep), wanted, owner)
+
+
+def _in_worker(data: bytes, fmt: str, shapes_file: Path, groups: list[str], base: str,
+               context: frozenset[str]) -> dict[str, list[Result]]:
+    """:func:`_check_chunk` in a fresh ``python -m ifkg.shacl`` process."""
     import subprocess
     import sys
 
     header = json.dumps({"shapes": str(shapes_file), "groups": groups, "base": base,
-                         "context": sorted(ctx_subjects)}).encode()
-    proc = subprocess.run([sys.executable, "-m", "ifkg.shacl"], input=header + b"\n" + data_nt,
+                         "context": sorted(context), "format": fmt}).encode()
+    proc = subprocess.run([sys.executable, "-m", "ifkg.shacl"], input=header + b"\n" + data,
                           capture_output=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError("SHACL worker failed: " + proc.stderr.decode(errors="replace")[-2000:])
@@ -241,15 +465,15 @@ def _in_worker(data_nt: bytes, shapes_file: Path, groups: list[str], base: str,
 
 
 def _worker_main() -> None:
-    """``python -m ifkg.shacl``: a JSON header line, then N-Triples, on stdin; results out."""
+    """``python -m ifkg.shacl``: a JSON header line, then N-Triples (or N-Quads with
+    ``"format": "nquads"``), on stdin; the results by group out, as JSON."""
     import sys
 
     raw = sys.stdin.buffer.read()
-    head, _, data_nt = raw.partition(b"\n")
+    head, _, data = raw.partition(b"\n")
     job = json.loads(head)
-    triples = [q.triple for q in ox.parse(data_nt, ox.RdfFormat.N_TRIPLES)]
-    found = _group_results(_results(triples, Path(job["shapes"])), set(job["groups"]),
-                           job["base"], frozenset(job["context"]))
+    found = _check_chunk(data, job.get("format", "ntriples"), Path(job["shapes"]),
+                         job["groups"], job["base"], frozenset(job["context"]))
     sys.stdout.write(json.dumps(found, ensure_ascii=False))
 
 
@@ -259,72 +483,99 @@ def validate_parts(data: list[ox.Triple], context: list[ox.Triple], shapes_file:
     """The problems of ``data`` (with ``context``, the ontology, always in view), found group
     by group and cached in ``cache_dir`` when given; same problems as :func:`validate` on
     ``data + context``."""
-    context = sorted(set(context), key=str)
-    parts = _parts(data, context, base)
-    ctx_subjects = frozenset(_value(t.subject) for t in context)
-    key = _digest(context)[:16] + "-" + hashlib.sha256(
-        shapes_file.read_bytes() + CACHE_VERSION.encode()).hexdigest()[:16]
-    cache: dict[str, list[list[str]]] = {}
+    context_nt = ox.serialize(context, format=ox.RdfFormat.N_TRIPLES)
+    owners = _Owners(base, _context_subjects(context_nt))
+    groups = _split_lines(ox.serialize(data, format=ox.RdfFormat.N_TRIPLES) + context_nt, owners)
+    return _validate_groups(groups, owners, "ntriples", shapes_file, base, cache_dir, workers)
+
+
+def validate_compiled(compiled: Any, project: Any) -> list[Problem]:
+    """The build's check: the compiled dataset in parts, cached under ``.ifkg-cache/``."""
+    groups, owners = _groups_of_compiled(compiled)
+    return _validate_groups(groups, owners, "nquads", project.shapes_file, compiled.base,
+                            project.root / ".ifkg-cache", None)
+
+
+def _validate_groups(groups: dict[str, bytes], owners: _Owners, fmt: str, shapes_file: Path,
+                     base: str, cache_dir: Path | None, workers: int | None) -> list[Problem]:
+    groups.setdefault(CONTEXT, b"")
+    digests = {g: _digest(data) for g, data in groups.items()}
+    key = digests[CONTEXT][:16] + "-" + _digest(shapes_file.read_bytes()
+                                                + CACHE_VERSION.encode())[:16]
+    cache: dict[str, dict[str, Any]] = {}
     cache_file = cache_dir / f"shacl-{key}.json" if cache_dir else None
     if cache_file is not None and cache_file.exists():
         try:
             cache = json.loads(cache_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             cache = {}
-    digests = {g: _digest(ts) for g, ts in parts.items()}
-    todo = sorted(g for g in parts if digests[g] not in cache)
-    results: dict[str, list[tuple[str, str, str]]] = {}
+    closures = _Closures(groups, owners, digests)
+    entries: dict[str, dict[str, Any]] = {}
+    todo: dict[str, list[bytes]] = {}
+    changed = len(cache) != len(groups)
+    for g in groups:
+        entry = cache.get(digests[g])
+        if entry is not None and all(digests.get(d, "") == v for d, v in entry["deps"].items()):
+            entries[g] = entry
+            continue
+        lines, deps = closures.of(g)
+        closure = _digest(b"".join(lines))
+        changed = True
+        if entry is not None and entry["closure"] == closure:
+            entries[g] = {**entry, "deps": deps}
+            continue
+        entries[g] = {"deps": deps, "closure": closure}
+        todo[g] = lines
     if todo:
-        chunks = _chunks(todo, parts)
-        n_triples = sum(len(parts[g]) for g in todo)
-        workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-        if workers > 1 and n_triples >= PARALLEL_MIN_TRIPLES and len(chunks) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            def run(c: list[str]) -> dict[str, list[tuple[str, str, str]]]:
-                data_nt = ox.serialize(_chunk_triples(c, parts), format=ox.RdfFormat.N_TRIPLES)
-                return _in_worker(data_nt, shapes_file, c, base, ctx_subjects)
-
-            with ThreadPoolExecutor(workers) as pool:   # each thread drives one child process
-                for found in pool.map(run, chunks):
-                    results.update(found)
-        else:
-            for c in chunks:
-                found = _results(_chunk_triples(c, parts), shapes_file)
-                results.update(_group_results(found, set(c), base, ctx_subjects))
-        for g in todo:
-            cache[digests[g]] = [list(r) for r in results[g]]
-        if cache_file is not None:
-            live = {digests[g] for g in parts}
-            with contextlib.suppress(OSError):  # a read-only checkout still builds
-                _write_json(cache_file, {d: r for d, r in cache.items() if d in live})
-    found_all = [tuple(r) for g in parts for r in (results.get(g) if g in results
-                                                   else cache[digests[g]])]
-    return _problems(found_all, shapes_file)  # type: ignore[arg-type]
+        for g, found in _run(todo, groups, fmt, shapes_file, base, owners.context,
+                             workers).items():
+            entries[g]["results"] = [list(r) for r in found]
+    if changed and cache_file is not None:
+        with contextlib.suppress(OSError):  # a read-only checkout still builds
+            _write_json(cache_file, {digests[g]: e for g, e in entries.items()})
+    return _problems((tuple(r) for e in entries.values() for r in e["results"]),  # type: ignore
+                     shapes_file)
 
 
-def _chunks(groups: list[str], parts: dict[str, list[ox.Triple]]) -> list[list[str]]:
+def _run(todo: dict[str, list[bytes]], groups: dict[str, bytes], fmt: str, shapes_file: Path,
+         base: str, context: frozenset[str], workers: int | None) -> dict[str, list[Result]]:
+    """Validate the groups of ``todo`` (group → its closure lines), in chunks."""
+    sizes = {g: groups[g].count(b"\n") + len(lines) for g, lines in todo.items()}
+    chunks = _chunks(sorted(todo), sizes)
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+
+    def payload(chunk: list[str]) -> bytes:
+        closure = dict.fromkeys(line for g in chunk for line in todo[g])
+        return b"".join([groups[CONTEXT], *(groups[g] for g in chunk if g != CONTEXT),
+                         *closure])
+
+    results: dict[str, list[Result]] = {}
+    if workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_TRIPLES and len(chunks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def run(chunk: list[str]) -> dict[str, list[Result]]:
+            return _in_worker(payload(chunk), fmt, shapes_file, chunk, base, context)
+
+        with ThreadPoolExecutor(workers) as pool:   # each thread drives one child process
+            for found in pool.map(run, chunks):
+                results.update(found)
+    else:
+        for chunk in chunks:
+            results.update(_check_chunk(payload(chunk), fmt, shapes_file, chunk, base,
+                                        context))
+    return results
+
+
+def _chunks(groups: list[str], sizes: dict[str, int]) -> list[list[str]]:
     chunks: list[list[str]] = [[]]
     size = 0
     for g in groups:
-        if size and size + len(parts[g]) > CHUNK_TRIPLES:
+        if size and size + sizes[g] > CHUNK_TRIPLES:
             chunks.append([])
             size = 0
         chunks[-1].append(g)
-        size += len(parts[g])
+        size += sizes[g]
     return chunks
-
-
-def _chunk_triples(groups: list[str], parts: dict[str, list[ox.Triple]]) -> list[ox.Triple]:
-    """The triples of some groups, with the ontology (every check needs it)."""
-    seen: set[ox.Triple] = set(parts["context"])
-    out = list(parts["context"])
-    for g in groups:
-        for t in parts[g]:
-            if t not in seen:
-                seen.add(t)
-                out.append(t)
-    return out
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -333,15 +584,6 @@ def _write_json(path: Path, data: Any) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, sort_keys=True)
     os.replace(tmp, path)
-
-
-def validate_compiled(compiled: Any, project: Any) -> list[Problem]:
-    """The build's check: the compiled dataset in parts, cached under ``.ifkg-cache/``."""
-    ontology = compiled.graphs["ontology"]
-    context = [q.triple for q in compiled.quads if q.graph_name == ontology]
-    data = list({q.triple for q in compiled.quads if q.graph_name != ontology})
-    return validate_parts(data, context, project.shapes_file, compiled.base,
-                          project.root / ".ifkg-cache")
 
 
 if __name__ == "__main__":
