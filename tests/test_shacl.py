@@ -64,11 +64,14 @@ def test_faster_pyshacl_reports_what_plain_pyshacl_reports(fixture: Path, onto) 
 
 def test_pyshacl_is_restored_after_a_check(onto) -> None:
     from pyshacl.constraints.constraint_component import ConstraintComponent
+    from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
     from pyshacl.shape import Shape
 
-    before = (ConstraintComponent.make_v_result, Shape.focus_nodes)
+    before = (ConstraintComponent.make_v_result, Shape.focus_nodes,
+              SPARQLQueryHelper.check_invalid_sparql)
     shacl._results(_triples(FIXTURES[0]) + onto, SHAPES, keep_focus=lambda node: True)
-    assert (ConstraintComponent.make_v_result, Shape.focus_nodes) == before
+    assert (ConstraintComponent.make_v_result, Shape.focus_nodes,
+            SPARQLQueryHelper.check_invalid_sparql) == before
 
 
 def test_only_kept_focus_nodes_are_checked(onto) -> None:
@@ -155,3 +158,15 @@ def test_compiled_groups_and_quads_give_the_same_problems(tmp_path: Path, onto) 
     whole = [str(p) for p in shacl.validate([q.triple for q in quads], SHAPES)]
     assert found[0] == found[1] == whole
     assert len(whole) == 1
+
+
+def test_a_failing_worker_stops_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          onto) -> None:
+    """Shapes the worker cannot parse: the check fails with the worker's own message."""
+    broken = tmp_path / "shapes.ttl"
+    broken.write_text("this is not turtle", encoding="utf-8")
+    monkeypatch.setattr(shacl, "PARALLEL_MIN_TRIPLES", 1)
+    monkeypatch.setattr(shacl, "CHUNK_TRIPLES", 1)
+    valid = _triples(ROOT / "tests" / "fixtures" / "shacl" / "valid.ttl")
+    with pytest.raises(RuntimeError, match="invalid SHACL shapes"):
+        shacl.validate_parts(valid, onto, broken, BASE, workers=2)

@@ -210,18 +210,29 @@ def _memo_graph():  # -> rdflib.Graph subclass
 
 @contextlib.contextmanager
 def _faster_pyshacl(keep_focus: Callable[[Any], bool] | None = None) -> Iterator[None]:
-    """Make pyshacl (0.40) faster without changing its report: SPARQL texts parsed once,
-    constraint parameters looked up in a set, results built only when read. With
+    """Make pyshacl (0.40) faster without changing its report: SPARQL texts parsed and
+    checked once, constraint parameters looked up in a set, results built only when read. With
     ``keep_focus``, only the target nodes it accepts are validated (the build drops the
     results on other nodes anyway: they are checked with their own group)."""
     import pyshacl.shape as shape_module
     from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
     from pyshacl.constraints.constraint_component import ConstraintComponent
+    from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
     from pyshacl.shape import Shape
 
     make_v_result = ConstraintComponent.make_v_result
     focus_nodes = Shape.focus_nodes
+    check_sparql = SPARQLQueryHelper.check_invalid_sparql
     params = getattr(shape_module, "CONSTRAINT_PARAMS", None)
+    valid_sparql: set[tuple] = set()
+
+    def check_sparql_once(self, sparql_text, valuenode=None, extravars=None):
+        # the checks are regular expressions (class constants) on the text: a pure function
+        key = (sparql_text, valuenode is None, tuple(sorted(extravars or ())))
+        if key not in valid_sparql:
+            check_sparql(self, sparql_text, valuenode, extravars)   # raises when invalid
+            valid_sparql.add(key)
+        return True
 
     def lazy_v_result(self, *args, **kwargs):
         return _LazyResult(functools.partial(make_v_result, self, *args, **kwargs))
@@ -232,6 +243,7 @@ def _faster_pyshacl(keep_focus: Callable[[Any], bool] | None = None) -> Iterator
     shape_module.CONSTRAINT_PARAMS = (_ParameterList(ALL_CONSTRAINT_PARAMETERS),
                                       CONSTRAINT_PARAMETERS_MAP)
     ConstraintComponent.make_v_result = lazy_v_result
+    SPARQLQueryHelper.check_invalid_sparql = check_sparql_once
     if keep_focus is not None:
         Shape.focus_nodes = kept_focus_nodes
     try:
@@ -239,6 +251,7 @@ def _faster_pyshacl(keep_focus: Callable[[Any], bool] | None = None) -> Iterator
             yield
     finally:
         ConstraintComponent.make_v_result = make_v_result
+        SPARQLQueryHelper.check_invalid_sparql = check_sparql
         Shape.focus_nodes = focus_nodes
         if params is None:
             del shape_module.CONSTRAINT_PARAMS
@@ -448,33 +461,59 @@ def _check_chunk(data: bytes, fmt: str, shapes_file: Path, groups: list[str], ba
     return _group_results(_results(triples, shapes_file, keep), wanted, owner)
 
 
-def _in_worker(data: bytes, fmt: str, shapes_file: Path, groups: list[str], base: str,
-               context: frozenset[str]) -> dict[str, list[Result]]:
-    """:func:`_check_chunk` in a fresh ``python -m ifkg.shacl`` process."""
-    import subprocess
-    import sys
+class _Worker:
+    """A ``python -m ifkg.shacl`` process that checks one chunk after another."""
 
-    header = json.dumps({"shapes": str(shapes_file), "groups": groups, "base": base,
-                         "context": sorted(context), "format": fmt}).encode()
-    proc = subprocess.run([sys.executable, "-m", "ifkg.shacl"], input=header + b"\n" + data,
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError("SHACL worker failed: " + proc.stderr.decode(errors="replace")[-2000:])
-    found = json.loads(proc.stdout)
-    return {g: [tuple(r) for r in rs] for g, rs in found.items()}  # type: ignore[misc]
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([sys.executable, "-m", "ifkg.shacl"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self._stderr)
+
+    def check(self, data: bytes, job: dict[str, Any]) -> dict[str, list[Result]]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        head = json.dumps({**job, "size": len(data)}).encode()
+        try:
+            self._proc.stdin.write(head + b"\n")
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        except BrokenPipeError:
+            line = b""
+        if not line:
+            self._proc.wait()
+            self._stderr.seek(0)
+            raise RuntimeError("SHACL worker failed: "
+                               + self._stderr.read().decode(errors="replace")[-2000:])
+        found = json.loads(line)
+        return {g: [tuple(r) for r in rs] for g, rs in found.items()}  # type: ignore[misc]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        self._proc.wait()
+        self._stderr.close()
 
 
 def _worker_main() -> None:
-    """``python -m ifkg.shacl``: a JSON header line, then N-Triples (or N-Quads with
-    ``"format": "nquads"``), on stdin; the results by group out, as JSON."""
+    """``python -m ifkg.shacl``: jobs on stdin, each a JSON header line (``size``: the bytes
+    that follow, else up to the end) and then N-Triples (or N-Quads with ``"format":
+    "nquads"``); for each job one line of JSON out: the results by group."""
     import sys
 
-    raw = sys.stdin.buffer.read()
-    head, _, data = raw.partition(b"\n")
-    job = json.loads(head)
-    found = _check_chunk(data, job.get("format", "ntriples"), Path(job["shapes"]),
-                         job["groups"], job["base"], frozenset(job["context"]))
-    sys.stdout.write(json.dumps(found, ensure_ascii=False))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while head := stdin.readline().strip():
+        job = json.loads(head)
+        size = job.get("size")
+        data = stdin.read() if size is None else stdin.read(size)
+        found = _check_chunk(data, job.get("format", "ntriples"), Path(job["shapes"]),
+                             job["groups"], job["base"], frozenset(job["context"]))
+        stdout.write(json.dumps(found, ensure_ascii=False).encode() + b"\n")
+        stdout.flush()
 
 
 def validate_parts(data: list[ox.Triple], context: list[ox.Triple], shapes_file: Path,
@@ -551,14 +590,35 @@ def _run(todo: dict[str, list[bytes]], groups: dict[str, bytes], fmt: str, shape
 
     results: dict[str, list[Result]] = {}
     if workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_TRIPLES and len(chunks) > 1:
+        import queue
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        def run(chunk: list[str]) -> dict[str, list[Result]]:
-            return _in_worker(payload(chunk), fmt, shapes_file, chunk, base, context)
+        pending: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+        for chunk in chunks:
+            pending.put(chunk)
+        failed = threading.Event()
+        job = {"shapes": str(shapes_file), "base": base, "context": sorted(context),
+               "format": fmt}
 
-        with ThreadPoolExecutor(workers) as pool:   # each thread drives one child process
-            for found in pool.map(run, chunks):
-                results.update(found)
+        def drive() -> None:   # one thread per worker process; each takes the next chunk
+            worker = _Worker()
+            try:
+                while not failed.is_set():
+                    try:
+                        chunk = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    results.update(worker.check(payload(chunk), {**job, "groups": chunk}))
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                worker.close()
+
+        with ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(drive) for _ in range(min(workers, len(chunks)))]:
+                future.result()
     else:
         for chunk in chunks:
             results.update(_check_chunk(payload(chunk), fmt, shapes_file, chunk, base,
