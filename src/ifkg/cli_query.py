@@ -82,11 +82,12 @@ def query_cmd(
     if given or name is not None or "# param:" in text:
         header = parse_header(Path(label).stem, text, strict=False)
         values = bindings(store, header, given, project.base)
-    result = sparql.execute(store, prepared, timeout=timeout or None, row_limit=limit,
-                            bindings=values)
     tty = sys.stdout.isatty()
     if fmt is None:
-        fmt = "table" if tty else ("turtle" if result.is_graph else "csv")
+        graph = prepared.form in ("CONSTRUCT", "DESCRIBE")
+        fmt = "table" if tty else ("turtle" if graph else "csv")
+    result = sparql.execute(store, prepared, timeout=timeout or None, row_limit=limit,
+                            bindings=values, output=None if fmt == "table" else fmt)
     out = sys.stdout.buffer
     if fmt == "table":
         import shutil
