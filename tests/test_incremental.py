@@ -90,3 +90,39 @@ def test_a_cache_file_changed_behind_its_back_is_not_used(tmp_path):
     again = build(project)
     assert b"tampered" not in again.files["ifkg.ttl"]
     assert again.rendered.serialised == len(again.compiled.groups)   # Turtle only, all groups
+
+
+def test_the_store_based_exports_rendered_in_a_forked_process_are_the_same_bytes(tmp_path,
+                                                                                  monkeypatch):
+    import ifkg.build
+
+    here = _copy(tmp_path / "here")
+    build(here)
+    forked = _copy(tmp_path / "forked")
+    monkeypatch.setattr(ifkg.build, "BACKGROUND_MIN_QUADS", 0)
+    result = build(forked)
+    assert "exports: waiting for the store-based exports" in result.timings
+    assert result.timings["exports: graph.html"] > 0   # the child's own timing came back
+    assert _same(here.exports_dir, forked.exports_dir) == []
+
+
+def test_a_failing_store_based_export_fails_the_build_and_writes_nothing(tmp_path, monkeypatch):
+    import pytest
+
+    import ifkg.build
+    import ifkg.export
+    from ifkg.errors import IfkgError
+
+    project = _copy(tmp_path / "p")
+    build(project)
+    before = {n: (project.exports_dir / n).read_bytes() for n in EXPORTS}
+    _edit(project, FUNDS, EN_OLD, EN_NEW)
+    monkeypatch.setattr(ifkg.build, "BACKGROUND_MIN_QUADS", 0)
+
+    def broken(c, p):
+        raise ValueError("layout exploded")
+
+    monkeypatch.setitem(ifkg.export.WHOLE, "graph.html", broken)
+    with pytest.raises(IfkgError, match="graph.html.*layout exploded"):
+        build(project)
+    assert {n: (project.exports_dir / n).read_bytes() for n in EXPORTS} == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,10 +14,13 @@ import pyoxigraph as ox
 from .compile import Compiled, compile_corpus
 from .curation import Corpus, load_corpus
 from .errors import IfkgError, Problem
-from .export import ExportFiles, Rendered, differences, input_digest, render_all, write_exports
+from .export import Background, ExportFiles, Rendered, differences, input_digest, render_all, write_exports
 from .ontology import parse_ontology, read_terms
 from .project import Project
 from .shacl import validate_compiled
+
+# Below this many quads the store-based exports take well under a second: no process is forked.
+BACKGROUND_MIN_QUADS = 100_000
 
 
 @dataclass
@@ -41,9 +44,11 @@ def timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
             timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def check(project: Project, shapes: bool = True, timings: dict[str, float] | None = None
+def check(project: Project, shapes: bool = True, timings: dict[str, float] | None = None,
+          on_compiled: Callable[[Compiled], None] | None = None,
           ) -> tuple[Corpus | None, Compiled | None, list[Problem]]:
-    """Every problem of the project: curated files, ontology, then SHACL on the compiled data."""
+    """Every problem of the project: curated files, ontology, then SHACL on the compiled data.
+    ``on_compiled`` is called with the compiled dataset before SHACL runs."""
     with timed(timings, "read and check the curated files"):
         terms = read_terms(project.ontology_file)
         corpus, problems = load_corpus(project, terms)
@@ -51,16 +56,19 @@ def check(project: Project, shapes: bool = True, timings: dict[str, float] | Non
         return corpus, None, problems
     with timed(timings, "compile"):
         compiled = compile_corpus(corpus, parse_ontology(project.ontology_file), project)
+    if on_compiled is not None:
+        on_compiled(compiled)
     if shapes and project.shapes_file.exists():
         with timed(timings, "SHACL"):
             problems += validate_compiled(compiled, project)
     return corpus, compiled, problems
 
 
-def checked(project: Project, timings: dict[str, float] | None = None
+def checked(project: Project, timings: dict[str, float] | None = None,
+            on_compiled: Callable[[Compiled], None] | None = None,
             ) -> tuple[Corpus, Compiled, list[Problem]]:
     """:func:`check`, raising IfkgError (listing every error) when there is one."""
-    corpus, compiled, problems = check(project, timings=timings)
+    corpus, compiled, problems = check(project, timings=timings, on_compiled=on_compiled)
     errors = [p for p in problems if p.severity == "error"]
     if errors or compiled is None or corpus is None:
         raise IfkgError(problems=errors)
@@ -73,15 +81,27 @@ def build(project: Project, out: Path | None = None, write: bool = True) -> Buil
     Raises IfkgError (listing every error) before anything is written.
     """
     timings: dict[str, float] = {}
-    corpus, compiled, problems = checked(project, timings)
-    files: Mapping[str, bytes]
-    rendered = None
-    if write:
-        target = out or project.exports_dir
-        rendered = write_exports(compiled, project, target, timings)
-        files = ExportFiles(target)
-    else:
-        files = render_all(compiled, project)
+    jobs: list[Background] = []
+
+    def start_background(c: Compiled) -> None:
+        # the store-based exports start while SHACL and the other exports run
+        if write and c.n_quads >= BACKGROUND_MIN_QUADS:
+            jobs.append(Background(c, project))
+
+    try:
+        corpus, compiled, problems = checked(project, timings, start_background)
+        files: Mapping[str, bytes]
+        rendered = None
+        if write:
+            target = out or project.exports_dir
+            rendered = write_exports(compiled, project, target, timings,
+                                     background=jobs[0] if jobs else None)
+            files = ExportFiles(target)
+        else:
+            files = render_all(compiled, project)
+    finally:
+        for job in jobs:
+            job.cancel()
     warnings = [p for p in problems if p.severity != "error"]
     return BuildResult(compiled, corpus, files, warnings, rendered, timings)
 

@@ -21,9 +21,10 @@ import json
 import mmap
 import os
 import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -31,6 +32,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from .compile import GRAPHS, Compiled
+from .errors import IfkgError
 from .namespaces import prefixes
 from .project import Project
 
@@ -404,22 +406,91 @@ def _assemble_trig(c: Compiled, folder: Path) -> None:
                 out.write(b"}\n")
 
 
-def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True,
-              timings: dict[str, float] | None = None) -> Rendered:
-    """Write every export into ``folder`` (which must exist); with ``timings``, add the wall
-    time of each step to it."""
-    cache_dir = project.root / ".ifkg-cache" / "exports" if cache else None
-    clock = time.perf_counter
-    start = clock()
-    report = _render_fragmented(c, project, folder, cache_dir)
-    if timings is not None:
-        timings["exports: " + ", ".join(FRAGMENTED)] = clock() - start
-    for name, writer in WHOLE.items():
-        start = clock()
-        data = _resolve(writer)(c, project)
+# Whole exports that query the whole dataset in a pyoxigraph store (loading it is seconds at a
+# million quads): a build renders them in a forked process while it validates and serialises.
+STORE_EXPORTS = ("void.ttl", "graph.html")
+
+
+def _render_whole(c: Compiled, project: Project, folder: Path, names: Iterable[str],
+                  timings: dict[str, float] | None) -> None:
+    for name in names:
+        start = time.perf_counter()
+        data = _resolve(WHOLE[name])(c, project)
         (folder / name).write_bytes(data)
         if timings is not None:
-            timings[f"exports: {name}"] = clock() - start
+            timings[f"exports: {name}"] = time.perf_counter() - start
+
+
+class Background:
+    """The store-based exports, rendered in a forked child process into a folder of its own.
+
+    Start it as soon as the dataset is compiled; :meth:`join` waits and moves the files into
+    the export folder, or raises IfkgError with the child's error. Where ``os.fork`` is missing
+    the exports are rendered when joined, in this process.
+    """
+
+    def __init__(self, c: Compiled, project: Project) -> None:
+        self.c, self.project = c, project
+        self.folder = Path(tempfile.mkdtemp(prefix="ifkg-bg-"))
+        self.pid: int | None = None
+        if hasattr(os, "fork"):
+            self.pid = os.fork()
+            if self.pid == 0:   # the child: render, report, leave without cleanup handlers
+                code = 0
+                try:
+                    timings: dict[str, float] = {}
+                    _render_whole(c, project, self.folder, STORE_EXPORTS, timings)
+                    (self.folder / ".timings.json").write_text(json.dumps(timings))
+                except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                    with contextlib.suppress(BaseException):
+                        (self.folder / ".error").write_text(f"{type(exc).__name__}: {exc}")
+                    code = 1
+                os._exit(code)
+
+    def join(self, folder: Path, timings: dict[str, float] | None = None) -> None:
+        try:
+            if self.pid is None:
+                _render_whole(self.c, self.project, self.folder, STORE_EXPORTS, timings)
+            else:
+                start = time.perf_counter()
+                _, status = os.waitpid(self.pid, 0)
+                self.pid = None
+                if status != 0:
+                    err = self.folder / ".error"
+                    why = err.read_text() if err.exists() else f"exit status {status}"
+                    raise IfkgError(f"rendering {', '.join(STORE_EXPORTS)} failed: {why}")
+                if timings is not None:
+                    timings.update(json.loads((self.folder / ".timings.json").read_text()))
+                    timings["exports: waiting for the store-based exports"] = (
+                        time.perf_counter() - start)
+            for name in STORE_EXPORTS:
+                shutil.move(self.folder / name, folder / name)
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            self.pid = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def render_to(c: Compiled, project: Project, folder: Path, cache: bool = True,
+              timings: dict[str, float] | None = None,
+              background: Background | None = None) -> Rendered:
+    """Write every export into ``folder`` (which must exist); with ``timings``, add the wall
+    time of each step to it. ``background`` renders the store-based exports."""
+    cache_dir = project.root / ".ifkg-cache" / "exports" if cache else None
+    start = time.perf_counter()
+    report = _render_fragmented(c, project, folder, cache_dir)
+    if timings is not None:
+        timings["exports: " + ", ".join(FRAGMENTED)] = time.perf_counter() - start
+    here = [n for n in WHOLE if background is None or n not in STORE_EXPORTS]
+    _render_whole(c, project, folder, here, timings)
+    if background is not None:
+        background.join(folder, timings)
     return report
 
 
@@ -452,7 +523,8 @@ def render_all(c: Compiled, project: Project) -> dict[str, bytes]:
 
 
 def write_exports(c: Compiled, project: Project, out: Path,
-                  timings: dict[str, float] | None = None) -> Rendered:
+                  timings: dict[str, float] | None = None,
+                  background: Background | None = None) -> Rendered:
     """Render every export into a temporary folder inside ``out``, then move each into place:
     nothing in ``out`` changes unless every file was rendered and written in full first."""
     # render beside ``out`` when it does not exist yet, so a failure leaves no empty folder
@@ -462,7 +534,8 @@ def write_exports(c: Compiled, project: Project, out: Path,
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        report = render_to(c, project, tmp, timings=timings)
+        report = render_to(c, project, tmp, timings=timings, background=background)
+        start = time.perf_counter()
         for name in EXPORTS:
             with open(tmp / name, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -471,8 +544,12 @@ def write_exports(c: Compiled, project: Project, out: Path,
         out.mkdir(exist_ok=True)
         for name in EXPORTS:
             os.replace(tmp / name, out / name)
+        if timings is not None:
+            timings["exports: written to disk, moved into place"] = time.perf_counter() - start
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if background is not None:
+            background.cancel()
     return report
 
 
