@@ -115,13 +115,14 @@ def test_closure_is_the_types_of_nodes_in_other_groups(onto) -> None:
     owners = shacl._Owners(BASE, frozenset(t.subject.value for t in onto))
     groups = shacl._split_lines(ox.serialize(valid + onto, format=ox.RdfFormat.N_TRIPLES),
                                 owners)
-    digests = {g: shacl._digest(v) for g, v in groups.items()}
-    lines, deps = shacl._Closures(groups, owners, digests).of("source:shstc-reply-2025-27")
+    closures = shacl._Closures(groups, owners)
+    refs = closures.refs("source:shstc-reply-2025-27")
+    lines = [line for o, terms in refs.items() for line in closures.part(o, terms)]
     indicator = BASE + "id/indicator/policy-guaranteed-loans"
     assert f"<{indicator}> <{RDF_TYPE.value}> <{INDICATOR.value}> .\n".encode() in lines
     assert all(line.split(b" ")[1] == f"<{RDF_TYPE.value}>".encode() for line in lines)
-    assert deps[indicator] == digests[indicator]
-    assert not any(d.startswith("source:") or d == "ontology" for d in deps)
+    assert refs[indicator] == [f"<{indicator}>".encode()]
+    assert not any(o.startswith("source:") or o == "ontology" for o in refs)
 
 
 def test_cached_results_follow_a_type_change_in_another_group(tmp_path: Path, onto) -> None:
@@ -133,6 +134,44 @@ def test_cached_results_follow_a_type_change_in_another_group(tmp_path: Path, on
     assert problems == [str(p) for p in shacl.validate(untyped + onto, SHAPES)]
     assert len(problems) == 1 and "ifkg:indicator, an ifkg:Indicator" in problems[0]
     assert shacl.validate_parts(valid, onto, SHAPES, BASE, tmp_path) == []
+
+
+def test_a_change_outside_the_closure_checks_only_its_group(tmp_path: Path, onto,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """The indicator gets another label: its own group is checked again, the source that
+    points to it is not (the indicator's type, all the source takes from it, is the same)."""
+    valid = _triples(ROOT / "tests" / "fixtures" / "shacl" / "valid.ttl")
+    assert shacl.validate_parts(valid, onto, SHAPES, BASE, tmp_path) == []
+    checked: list[str] = []
+    check_chunk = shacl._check_chunk
+
+    def spy(data, fmt, shapes_file, groups, *args):
+        checked.extend(groups)
+        return check_chunk(data, fmt, shapes_file, groups, *args)
+
+    monkeypatch.setattr(shacl, "_check_chunk", spy)
+    indicator = ox.NamedNode(BASE + "id/indicator/policy-guaranteed-loans")
+    label = ox.Triple(indicator, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                      ox.Literal("another label", language="en"))
+    assert shacl.validate_parts(valid + [label], onto, SHAPES, BASE, tmp_path) == []
+    assert checked == [indicator.value]
+    checked.clear()
+    untyped = [t for t in valid if not (t.predicate == RDF_TYPE and t.object == INDICATOR)]
+    assert len(shacl.validate_parts(untyped, onto, SHAPES, BASE, tmp_path)) == 1
+    assert checked == [indicator.value, "source:shstc-reply-2025-27"]
+
+
+def test_a_cache_entry_of_another_form_is_checked_again(tmp_path: Path, onto) -> None:
+    import json
+
+    broken = _triples(ROOT / "tests" / "fixtures" / "shacl" / "StatementShape-violation.ttl")
+    first = shacl.validate_parts(broken, onto, SHAPES, BASE, tmp_path)
+    [cache] = tmp_path.glob("shacl-*.json")
+    entries = json.loads(cache.read_text(encoding="utf-8"))
+    cache.write_text(json.dumps({k: {"deps": "?", "results": []} for k in entries}),
+                     encoding="utf-8")
+    assert shacl.validate_parts(broken, onto, SHAPES, BASE, tmp_path) == first != []
 
 
 def test_compiled_groups_and_quads_give_the_same_problems(tmp_path: Path, onto) -> None:

@@ -11,10 +11,11 @@ pyshacl is the slow step of a build, so the build validates in parts and remembe
   is all the shapes look at: each shape targets subjects and follows their own triples, and
   ``sh:class`` needs only the type of a value. tests/test_synth.py checks that the parts give
   the same problems as the whole graph for every shape fixture.
-* Results are cached under ``.ifkg-cache/`` by the digest of the group's lines, with the
-  digest of its closure and the digests of the groups that closure came from; the cache file
-  is named by the digests of the ontology and of the shapes. A rebuild after one source
-  changed validates only the groups whose lines or closure changed.
+* Results are cached under ``.ifkg-cache/`` by the digest of the group's lines, with, for
+  each group its closure comes from, that group's digest and the digest of the lines taken
+  from it; the cache file is named by the digests of the ontology and of the shapes. A
+  rebuild after one source changed validates only the groups whose lines or closure changed,
+  and looks again only at the closure lines that come from changed groups.
 * Groups travel as N-Triples or N-Quads lines (bytes): grouping, hashing and chunking work on
   bytes, by bisection and regular expressions, never with a Python object per triple. Large
   checks run in ``python -m ifkg.shacl`` worker processes, a chunk of groups each.
@@ -46,7 +47,7 @@ from .errors import IfkgError, Problem
 # targets; RDFS inference would type nodes from domains and ranges and hide violations.
 INFERENCE = "none"
 MAX_REPORTED = 20
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 # Above this many lines to check, the parts are validated in worker processes.
 PARALLEL_MIN_TRIPLES = 150_000
 CHUNK_TRIPLES = 60_000
@@ -391,9 +392,8 @@ def _groups_of_compiled(compiled: Any) -> tuple[dict[str, bytes], _Owners]:
 class _Closures:
     """The rdf:type lines of the nodes a group points to, found in their own groups."""
 
-    def __init__(self, groups: dict[str, bytes], owners: _Owners,
-                 digests: dict[str, str]) -> None:
-        self.groups, self.owners, self.digests = groups, owners, digests
+    def __init__(self, groups: dict[str, bytes], owners: _Owners) -> None:
+        self.groups, self.owners = groups, owners
         self._owner: dict[bytes, str] = {}
         self._types: dict[str, dict[bytes, list[bytes]]] = {}
 
@@ -410,19 +410,22 @@ class _Closures:
                         found.setdefault(subject, []).append(line)
         return found
 
-    def of(self, group: str) -> tuple[list[bytes], dict[str, str]]:
-        """The closure lines of ``group`` and the digests of the groups they came from."""
-        lines: list[bytes] = []
-        deps: dict[str, str] = {}
+    def refs(self, group: str) -> dict[str, list[bytes]]:
+        """The nodes ``group`` points to, by the group that owns them (leaving out its own
+        nodes and the ontology's, which every chunk has)."""
+        found: dict[str, list[bytes]] = {}
         for term in sorted(set(_NODE_OBJECT.findall(self.groups[group]))):
             owner = self._owner.get(term)
             if owner is None:
                 owner = self._owner[term] = self.owners.of(term)[0]
-            if owner in (group, CONTEXT):   # in the group itself, or in every chunk
-                continue
-            deps[owner] = self.digests.get(owner, "")
-            lines.extend(self._types_in(owner).get(term, ()))
-        return lines, deps
+            if owner not in (group, CONTEXT):
+                found.setdefault(owner, []).append(term)
+        return found
+
+    def part(self, owner: str, terms: list[bytes]) -> list[bytes]:
+        """The rdf:type lines of ``terms``, nodes of the group ``owner``."""
+        types = self._types_in(owner)
+        return [line for term in terms for line in types.get(term, ())]
 
 
 def _digest(data: bytes) -> str:
@@ -548,22 +551,35 @@ def _validate_groups(groups: dict[str, bytes], owners: _Owners, fmt: str, shapes
             cache = json.loads(cache_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             cache = {}
-    closures = _Closures(groups, owners, digests)
+    closures = _Closures(groups, owners)
     entries: dict[str, dict[str, Any]] = {}
     todo: dict[str, list[bytes]] = {}
     changed = len(cache) != len(groups)
     for g in groups:
         entry = cache.get(digests[g])
-        if entry is not None and all(digests.get(d, "") == v for d, v in entry["deps"].items()):
-            entries[g] = entry
-            continue
-        lines, deps = closures.of(g)
-        closure = _digest(b"".join(lines))
+        if entry is not None:   # same lines: same nodes pointed to, maybe with other types
+            try:
+                deps = {o: [d, part] for o, (d, part) in entry["deps"].items()}
+                moved = [o for o, (d, _) in deps.items() if digests.get(o, "") != d]
+                if moved:
+                    changed = True
+                    refs = closures.refs(g)
+                    for o in moved:
+                        deps[o] = [digests.get(o, ""),
+                                   _digest(b"".join(closures.part(o, refs.get(o, []))))]
+                if all(deps[o][1] == entry["deps"][o][1] for o in moved):
+                    entries[g] = {"deps": deps, "results": list(entry["results"])}
+                    continue
+            except (AttributeError, KeyError, TypeError, ValueError):   # not what we write
+                pass
         changed = True
-        if entry is not None and entry["closure"] == closure:
-            entries[g] = {**entry, "deps": deps}
-            continue
-        entries[g] = {"deps": deps, "closure": closure}
+        lines: list[bytes] = []
+        deps = {}
+        for o, terms in sorted(closures.refs(g).items()):
+            part = closures.part(o, terms)
+            deps[o] = [digests.get(o, ""), _digest(b"".join(part))]
+            lines += part
+        entries[g] = {"deps": deps}
         todo[g] = lines
     if todo:
         for g, found in _run(todo, groups, fmt, shapes_file, base, owners.context,
@@ -641,8 +657,8 @@ def _chunks(groups: list[str], sizes: dict[str, int]) -> list[list[str]]:
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, sort_keys=True)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:   # dumps: json's C encoder
+        fh.write(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
     os.replace(tmp, path)
 
 
