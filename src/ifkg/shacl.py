@@ -596,7 +596,9 @@ def _run(todo: dict[str, list[bytes]], groups: dict[str, bytes], fmt: str, shape
          base: str, context: frozenset[str], workers: int | None) -> dict[str, list[Result]]:
     """Validate the groups of ``todo`` (group → its closure lines), in chunks."""
     sizes = {g: groups[g].count(b"\n") + len(lines) for g, lines in todo.items()}
-    chunks = _chunks(sorted(todo), sizes)
+    # sources first: their groups cost the most per line, and cheap chunks last even out the
+    # workers' ends
+    chunks = _chunks(sorted(todo, key=lambda g: (not g.startswith("source:"), g)), sizes)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
 
     def payload(chunk: list[str]) -> bytes:
