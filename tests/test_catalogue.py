@@ -293,16 +293,18 @@ def test_policy_parameters_before_and_after(store: ox.Store) -> None:
 
 def test_subsidy_programmes_rates_and_caps(store: ox.Store) -> None:
     rows = run(store, "subsidy-programmes")
-    clinical = [r for r in rows if r["programme"] == "clinical-trial-insurance-compensation-mechanism"]
-    assert {(r["rate"], r["rate_value"], r["cap"], r["cap_value"]) for r in clinical} == \
-        {("50%", 50, "最高50万元", 500000)}
-    assert {r["beneficiary"] for r in clinical} == {"medical-institutions",
-                                                    "clinical-trial-insured-enterprises"}
-    premium = [r for r in rows if r["programme"] == "loan-performance-insurance-premium-subsidy"]
-    assert {r["covers"] for r in premium} == {"loan-performance-guarantee-insurance",
-                                              "keji-lvyue-dai", "kechuang-zhuli-dai",
-                                              "xiaojuren-xinyong-dai"}
-    assert {r["rate"] for r in premium} == {None}  # the text gives no rate for it
+    facts = {(r["programme"], r["aspect"], r["value"], r["number"]) for r in rows}
+    assert len(facts) == len(rows)   # one row per fact, no cartesian product of aspects
+    clinical = {f[1:] for f in facts if f[0] == "clinical-trial-insurance-compensation-mechanism"}
+    assert clinical == {("rate", "50%", 50), ("cap", "最高50万元", 500000),
+                        ("covers", "clinical-trial-liability-insurance", None),
+                        ("beneficiary", "medical-institutions", None),
+                        ("beneficiary", "clinical-trial-insured-enterprises", None)}
+    premium = {f[1:] for f in facts if f[0] == "loan-performance-insurance-premium-subsidy"}
+    assert {v for a, v, _ in premium if a == "covers"} == {
+        "loan-performance-guarantee-insurance", "keji-lvyue-dai", "kechuang-zhuli-dai",
+        "xiaojuren-xinyong-dai"}
+    assert not {a for a, _, _ in premium} & {"rate", "cap"}  # the text gives no rate for it
 
 
 def test_the_sentence_behind_an_edge(store: ox.Store, project: Project) -> None:

@@ -1084,18 +1084,20 @@ def _labels(store: ox.Store) -> dict[str, dict[str, str]]:
 
 
 def load(project: Project) -> tuple[ox.Store, dict[str, bytes]]:
-    """The store and the exports: from ``exports/`` when current, else built in memory."""
+    """The store and the exports: from ``exports/`` when current, else built in memory. The
+    server never changes the store, so its queries reuse forked workers."""
     from .build import build, is_current
     from .export import EXPORTS
+    from .sparql import reuse_workers
 
     if is_current(project):
         store = ox.Store()
         store.bulk_load(path=str(project.exports_dir / "ifkg.nq"), format=ox.RdfFormat.N_QUADS)
         files = {n: (project.exports_dir / n).read_bytes() for n in EXPORTS
                  if (project.exports_dir / n).is_file()}
-        return store, files
+        return reuse_workers(store), files
     result = build(project, write=False)
-    return result.compiled.store(), dict(result.files)
+    return reuse_workers(result.compiled.store()), dict(result.files)
 
 
 # --------------------------------------------------------------------------------------------
