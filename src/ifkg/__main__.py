@@ -1,0 +1,5 @@
+"""``python -m ifkg``: the same as the ``ifkg`` command."""
+
+from ifkg.cli import main
+
+main()
