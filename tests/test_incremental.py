@@ -126,3 +126,16 @@ def test_a_failing_store_based_export_fails_the_build_and_writes_nothing(tmp_pat
     with pytest.raises(IfkgError, match="graph.html.*layout exploded"):
         build(project)
     assert {n: (project.exports_dir / n).read_bytes() for n in EXPORTS} == before
+
+
+def test_export_files_reads_from_disk_and_a_missing_file_is_a_missing_key(tmp_path):
+    from ifkg.export import ExportFiles
+
+    project = _copy(tmp_path / "p")
+    build(project)
+    files = ExportFiles(project.exports_dir)
+    assert set(files) == set(EXPORTS)
+    assert files["ifkg.nq"] == (project.exports_dir / "ifkg.nq").read_bytes()
+    (project.exports_dir / "graph.html").unlink()
+    assert files.get("graph.html") is None and "graph.html" not in set(files)
+    assert files.get("../VERSION") is None

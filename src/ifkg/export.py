@@ -590,7 +590,7 @@ def differences(c: Compiled, project: Project, out: Path) -> list[str]:
 
 
 class ExportFiles(Mapping[str, bytes]):
-    """The exports in a folder, read when asked for."""
+    """The exports in a folder, read when asked for (a missing file is a missing key)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -598,10 +598,13 @@ class ExportFiles(Mapping[str, bytes]):
     def __getitem__(self, name: str) -> bytes:
         if name not in EXPORTS:
             raise KeyError(name)
-        return (self.folder / name).read_bytes()
+        try:
+            return (self.folder / name).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(name) from None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(EXPORTS)
+        return (n for n in EXPORTS if (self.folder / n).is_file())
 
     def __len__(self) -> int:
-        return len(EXPORTS)
+        return sum(1 for _ in self)

@@ -383,7 +383,7 @@ class App:
         if store is None or files is None:
             store, files = load(project)
         self.store = store
-        self.files = dict(files)
+        self.files = files
         self.graphs = sorted(g.value for g in store.named_graphs()
                              if isinstance(g, ox.NamedNode))
         self.graph_names = {g[len(self.base) + len("graph/"):]: g for g in self.graphs
@@ -1083,19 +1083,18 @@ def _labels(store: ox.Store) -> dict[str, dict[str, str]]:
     return out
 
 
-def load(project: Project) -> tuple[ox.Store, dict[str, bytes]]:
+def load(project: Project) -> tuple[ox.Store, Mapping[str, bytes]]:
     """The store and the exports: from ``exports/`` when current, else built in memory. The
     server never changes the store, so its queries reuse forked workers."""
     from .build import build, is_current
-    from .export import EXPORTS
+    from .export import ExportFiles
     from .sparql import reuse_workers
 
     if is_current(project):
         store = ox.Store()
         store.bulk_load(path=str(project.exports_dir / "ifkg.nq"), format=ox.RdfFormat.N_QUADS)
-        files = {n: (project.exports_dir / n).read_bytes() for n in EXPORTS
-                 if (project.exports_dir / n).is_file()}
-        return reuse_workers(store), files
+        # read from disk when asked for: at a million quads the exports are 600 MB
+        return reuse_workers(store), ExportFiles(project.exports_dir)
     result = build(project, write=False)
     return reuse_workers(result.compiled.store()), dict(result.files)
 
