@@ -139,3 +139,18 @@ def test_export_files_reads_from_disk_and_a_missing_file_is_a_missing_key(tmp_pa
     (project.exports_dir / "graph.html").unlink()
     assert files.get("graph.html") is None and "graph.html" not in set(files)
     assert files.get("../VERSION") is None
+
+
+def test_the_caches_keep_only_what_the_current_files_need(tmp_path):
+    project = _copy(tmp_path / "p")
+    build(project)
+    cache = project.root / ".ifkg-cache"
+    yaml_before = {p.name for p in (cache / "yaml").glob("*.pickle")}
+    _edit(project, FUNDS, EN_OLD, EN_NEW)
+    (cache / "compiled" / "gone-source.pickle").write_bytes(b"old")
+    build(project)
+    yaml_after = {p.name for p in (cache / "yaml").glob("*.pickle")}
+    assert len(yaml_after) == len(yaml_before)          # funds.yaml's old tree was replaced
+    assert yaml_after != yaml_before
+    assert sorted(p.name for p in (cache / "compiled").glob("*.pickle")) == [
+        "shstc-reply-2025-27.pickle"]

@@ -188,6 +188,11 @@ def compile_corpus(corpus: Corpus, ontology: Iterable[ox.Triple], project: Proje
         for key, data in found.items():
             parts.setdefault(key, []).append(data)
 
+    with contextlib.suppress(OSError):   # forget the sources that are gone
+        for stale in cache_dir.glob("*.pickle"):
+            if stale.stem not in corpus.sources:
+                stale.unlink()
+
     groups = {"ontology": _merge(parts.pop("ontology"))}
     for key in sorted(parts):
         groups[key] = _merge(parts[key])

@@ -523,7 +523,7 @@ def _measurement(item: Any, src: Source, entities: dict[str, Entity],
 def load_corpus(project: Project, terms: OntologyTerms) -> tuple[Corpus, list[Problem]]:
     """Read and check everything under ``graph/``; returns the corpus and all problems found.
     Parsed YAML is kept under ``.ifkg-cache/yaml/`` by content digest."""
-    with parse_cache(project.root / ".ifkg-cache" / "yaml"):
+    with parse_cache(project.root / ".ifkg-cache" / "yaml", prune=True):
         return _load_corpus(project, terms)
 
 
