@@ -216,7 +216,7 @@ def test_benchmark_quick_run_prints_its_table(tmp_path: Path) -> None:
                 "| rebuild after adding one document | 1 → 2 docs",
                 "exports identical to a full build",
                 "| query funding-channels (CSV written) |",
-                "| network: betweenness (exact, all entities) |",
+                "| network: betweenness (exact) |",
                 "| HTML: first stable drawing in headless Chromium |",
                 "| CLI: ifkg --help |", "| CLI: ifkg stats |"):
         assert row in table, row
