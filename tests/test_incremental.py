@@ -39,6 +39,15 @@ def _same(a: Path, b: Path) -> list[str]:
     return [n for n in EXPORTS if not filecmp.cmp(a / n, b / n, shallow=False)]
 
 
+def _differs_from_a_cold_build(tmp_path: Path, warm: Project, rel: Path, old: str,
+                               new: str) -> list[str]:
+    """The exports of ``warm`` that differ from a build from scratch of a copy with the edit."""
+    cold = _copy(tmp_path / "cold")
+    _edit(cold, rel, old, new)
+    build(cold)
+    return _same(warm.exports_dir, cold.exports_dir)
+
+
 def test_a_rebuild_serialises_only_the_changed_group_and_equals_a_cold_build(tmp_path):
     warm = _copy(tmp_path / "warm")
     first = build(warm)
@@ -57,10 +66,7 @@ def test_a_rebuild_serialises_only_the_changed_group_and_equals_a_cold_build(tmp
     assert second.rendered.reused == (groups - 1) * len(FRAGMENTED)
     assert EN_NEW.split(": ", 1)[1] in second.files["ifkg.ttl"].decode()
 
-    cold = _copy(tmp_path / "cold")
-    _edit(cold, FUNDS, EN_OLD, EN_NEW)
-    build(cold)
-    assert _same(warm.exports_dir, cold.exports_dir) == []
+    assert _differs_from_a_cold_build(tmp_path, warm, FUNDS, EN_OLD, EN_NEW) == []
 
 
 def test_an_edited_source_is_compiled_again_and_its_group_serialised(tmp_path):
@@ -74,10 +80,7 @@ def test_an_edited_source_is_compiled_again_and_its_group_serialised(tmp_path):
     assert NOTE_NEW.split(": ", 1)[1] in again.files["ifkg.nt"].decode()
     assert NOTE_OLD.split(": ", 1)[1] not in again.files["ifkg.nt"].decode()
 
-    cold = _copy(tmp_path / "cold")
-    _edit(cold, FACTS, NOTE_OLD, NOTE_NEW)
-    build(cold)
-    assert _same(warm.exports_dir, cold.exports_dir) == []
+    assert _differs_from_a_cold_build(tmp_path, warm, FACTS, NOTE_OLD, NOTE_NEW) == []
 
 
 def test_a_cache_file_changed_behind_its_back_is_not_used(tmp_path):

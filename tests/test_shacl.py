@@ -103,7 +103,7 @@ def test_groups_of_lines_follow_the_ownership_rule() -> None:
     expected: dict[str, list[bytes]] = {}
     for t in triples:
         value = t.subject.value
-        key = shacl._owner(value, shacl._owned_prefixes(BASE), context)
+        key = shacl._owner(value, shacl.owned_prefixes(BASE), context)
         expected.setdefault(key, []).append(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES))
     assert groups == {k: b"".join(sorted(v)) for k, v in expected.items()}
     assert set(groups) >= {"source:s", "source:s-a", "source:s2", "source:s0x", "ontology",

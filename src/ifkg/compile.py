@@ -34,6 +34,8 @@ from .namespaces import (
     UNIT_IRIS,
     XSD,
     data_prefixes,
+    group_of,
+    owned_prefixes,
 )
 from .numbers import decimal_lexical
 from .project import Project
@@ -197,21 +199,6 @@ def compile_corpus(corpus: Corpus, ontology: Iterable[ox.Triple], project: Proje
     for key in sorted(parts):
         groups[key] = _merge(parts[key])
     return Compiled(groups, graphs, base, compiled_sources=fresh, reused_sources=reused)
-
-
-def owned_prefixes(base: str) -> tuple[str, ...]:
-    """IRI spaces whose nodes a source owns: the segment after the prefix is the source id."""
-    return tuple(base + f"id/{kind}/" for kind in ("statement", "measurement", "evidence",
-                                                    "source"))
-
-
-def group_of(subject: str, owned: tuple[str, ...]) -> str:
-    """The group of a non-ontology subject: ``source:<id>`` for a node a source owns, else the
-    subject itself."""
-    for prefix in owned:
-        if subject.startswith(prefix):
-            return "source:" + subject[len(prefix):].split("/", 1)[0]
-    return subject
 
 
 def _nquads(quads: Iterable[ox.Quad]) -> bytes:

@@ -62,3 +62,18 @@ def prefixes(base: str) -> dict[str, str]:
         "void": VOID,
     }
     return {**common, **data_prefixes(base)}
+
+
+def owned_prefixes(base: str) -> tuple[str, ...]:
+    """IRI spaces whose nodes a source owns: the segment after the prefix is the source id."""
+    return tuple(base + f"id/{kind}/" for kind in ("statement", "measurement", "evidence",
+                                                    "source"))
+
+
+def group_of(subject: str, owned: tuple[str, ...]) -> str:
+    """The group of a non-ontology subject: ``source:<id>`` for a node a source owns, else the
+    subject itself."""
+    for prefix in owned:
+        if subject.startswith(prefix):
+            return "source:" + subject[len(prefix):].split("/", 1)[0]
+    return subject

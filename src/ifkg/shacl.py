@@ -42,6 +42,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from .errors import IfkgError, Problem
+from .namespaces import group_of, owned_prefixes
 
 # No inference: pyshacl follows rdfs:subClassOf of the ontology in the data graph for class
 # targets; RDFS inference would type nodes from domains and ranges and hide violations.
@@ -310,18 +311,11 @@ def validate(triples: list[ox.Triple], shapes_file: Path) -> list[Problem]:
 # --- groups -------------------------------------------------------------------------------------
 
 
-def _owned_prefixes(base: str) -> tuple[str, ...]:
-    return tuple(base + f"id/{kind}/" for kind in ("statement", "measurement", "evidence",
-                                                    "source"))
-
-
 def _owner(value: str, owned_prefixes: tuple[str, ...], context: frozenset[str]) -> str:
-    """The group a subject belongs to: ``source:<id>`` for the nodes a source owns, ``ontology``
-    for the ontology's subjects, else the node itself (an IRI, or a blank node's label)."""
-    for prefix in owned_prefixes:
-        if value.startswith(prefix):
-            return "source:" + value[len(prefix):].split("/", 1)[0]
-    return CONTEXT if value in context else value
+    """The group a subject belongs to: the compiled dataset's group (``source:<id>`` for the
+    nodes a source owns, else the node itself), but ``ontology`` for the ontology's subjects."""
+    group = group_of(value, owned_prefixes)
+    return CONTEXT if group == value and value in context else group
 
 
 class _Owners:
@@ -329,7 +323,7 @@ class _Owners:
 
     def __init__(self, base: str, context: frozenset[str]) -> None:
         self.context = context
-        self.prefixes = tuple(("<" + p).encode() for p in _owned_prefixes(base))
+        self.prefixes = tuple(("<" + p).encode() for p in owned_prefixes(base))
 
     def of(self, term: bytes) -> tuple[str, bytes]:
         """The group of a subject term, and the start that every line of its run shares
@@ -450,7 +444,7 @@ def _group_results(results: list[Result], wanted: set[str], owners_of: Callable[
 def _check_chunk(data: bytes, fmt: str, shapes_file: Path, groups: list[str], base: str,
                  context: frozenset[str]) -> dict[str, list[Result]]:
     """Validate one chunk (N-Triples or N-Quads, graph names ignored) for its groups."""
-    owned = _owned_prefixes(base)
+    owned = owned_prefixes(base)
     wanted = set(groups)
 
     def owner(value: str) -> str:
